@@ -3,6 +3,7 @@
 
 mod model;
 pub mod postgres;
+pub mod sqlite;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("unsupported database URL: expected postgres://, postgresql:// or sqlite://")]
+    UnsupportedUrl,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -41,10 +44,17 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Unavailable(error)
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
-                StoreError::Conflict(db.constraint().unwrap_or("unique constraint").to_owned())
+                StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_owned())
             }
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::NotFound(db.constraint().unwrap_or("foreign key").to_owned())
+                StoreError::NotFound(db.constraint().unwrap_or(db.message()).to_owned())
+            }
+            // SQLite's SQLITE_BUSY and its extended codes: the write lock was
+            // not granted within the busy timeout.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("5" | "261" | "517" | "773")) =>
+            {
+                StoreError::Unavailable(error)
             }
             _ => StoreError::Database(error),
         }
@@ -60,7 +70,7 @@ pub trait Store: Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
 
-    /// Checks that the database answers.
+    /// Checks that the database responds.
     async fn ping(&self) -> StoreResult<()>;
 
     /// Returns the organization named `name`, creating it when missing.
@@ -91,6 +101,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_recipient(&self, tenant: Tenant, id: Uuid) -> StoreResult<Option<Recipient>>;
 
+    /// Finds a recipient by `id_in_provider_system` without creating it.
+    async fn find_recipient(
+        &self,
+        tenant: Tenant,
+        id_in_provider_system: &str,
+    ) -> StoreResult<Option<Recipient>>;
+
     /// Inserts a destination; its recipient must belong to the same tenant,
     /// else [`StoreError::NotFound`].
     async fn insert_destination(&self, destination: &NewDestination) -> StoreResult<Destination>;
@@ -117,3 +134,21 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a database URL names: `postgres://` or `postgresql://`
+/// for Postgres, `sqlite://PATH` for SQLite.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: std::time::Duration,
+) -> StoreResult<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = postgres::PostgresStore::connect_lazy(url, max_connections, acquire_timeout)?;
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("sqlite:") {
+        let store = sqlite::SqliteStore::connect(url, max_connections, acquire_timeout).await?;
+        return Ok(Arc::new(store));
+    }
+    Err(StoreError::UnsupportedUrl)
+}

@@ -252,6 +252,25 @@ impl Store for PostgresStore {
         row.as_ref().map(recipient_from_row).transpose()
     }
 
+    #[tracing::instrument(skip(self))]
+    async fn find_recipient(
+        &self,
+        tenant: Tenant,
+        id_in_provider_system: &str,
+    ) -> StoreResult<Option<Recipient>> {
+        let row = sqlx::query(
+            "SELECT id, organization_id, environment, id_in_provider_system, created_at \
+             FROM recipients WHERE organization_id = $1 AND environment = $2 \
+             AND id_in_provider_system = $3",
+        )
+        .bind(tenant.organization_id)
+        .bind(tenant.environment.as_str())
+        .bind(id_in_provider_system)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(recipient_from_row).transpose()
+    }
+
     #[tracing::instrument(skip_all, fields(destination_id = %destination.id))]
     async fn insert_destination(&self, destination: &NewDestination) -> StoreResult<Destination> {
         sqlx::query(
