@@ -1,1 +1,16 @@
+//! scopegate: scoped browser tokens for embedded data-export settings.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod cors;
+pub mod crypto;
+pub mod destination;
+pub mod envelope;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod startup;
 pub mod store;

@@ -1,0 +1,258 @@
+//! The [`Principal`] extractor and the authorization rules each kind of
+//! credential follows.
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::api_key::KeyLookupError;
+use super::fingerprint;
+use super::origin::Origin;
+use super::token::{self, Claims, Scope};
+use crate::app::AppState;
+use crate::crypto::MasterKey;
+use crate::error::ApiError;
+use crate::store::Tenant;
+
+/// A first-party server authenticated by `X-API-KEY`.
+#[derive(Debug, Clone)]
+pub struct ApiKeyPrincipal {
+    pub key_id: Uuid,
+    pub tenant: Tenant,
+}
+
+/// A browser authenticated by a scoped token bound to one recipient.
+#[derive(Debug, Clone)]
+pub struct ScopedPrincipal {
+    pub tenant: Tenant,
+    pub recipient_id: Uuid,
+    pub claims: Claims,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    ApiKey(ApiKeyPrincipal),
+    Scoped(Box<ScopedPrincipal>),
+}
+
+/// Extractor for routes only an API key may call.
+#[derive(Debug, Clone)]
+pub struct ServerKey(pub ApiKeyPrincipal);
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| ApiError::Unauthorized(format!("the {name} header is not valid text"))),
+    }
+}
+
+fn deny(reason: String) -> ApiError {
+    tracing::info!(reason = %reason, "authentication failed");
+    ApiError::Unauthorized(reason)
+}
+
+async fn authenticate_api_key(state: &AppState, key: &str) -> Result<ApiKeyPrincipal, ApiError> {
+    match state.api_keys.authenticate(&state.store, key).await {
+        Ok(record) => Ok(ApiKeyPrincipal {
+            key_id: record.id,
+            tenant: record.tenant,
+        }),
+        Err(KeyLookupError::Store(error)) => Err(error.into()),
+        Err(error) => Err(deny(format!("invalid X-API-KEY: {error}"))),
+    }
+}
+
+/// Splits `Bearer <token>`, matching the scheme case-insensitively and
+/// taking the token exactly as sent.
+fn bearer_token(value: &str) -> Result<&str, ApiError> {
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| deny("the Authorization header must be `Bearer <token>`".to_owned()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(deny("the Authorization scheme must be Bearer".to_owned()));
+    }
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(deny(
+            "the bearer token is empty or contains spaces".to_owned(),
+        ));
+    }
+    Ok(token)
+}
+
+fn authenticate_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    authorization: &str,
+) -> Result<ScopedPrincipal, ApiError> {
+    let token = bearer_token(authorization)?;
+    let app_id = header(headers, "x-app-id")?
+        .ok_or_else(|| deny("missing X-APP-ID header: send the application origin".to_owned()))?;
+    let app_origin = Origin::parse(app_id).map_err(|error| {
+        deny(format!(
+            "the X-APP-ID header is not a valid origin: {error}"
+        ))
+    })?;
+
+    let claims = token::verify(&state.key_ring, &state.token_settings, token)
+        .map_err(|error| deny(error.to_string()))?;
+
+    let token_origin = Origin::parse(&claims.origin)
+        .map_err(|_| deny("the token's application origin is invalid".to_owned()))?;
+    if !token_origin.matches(&app_origin) {
+        return Err(deny(
+            "the X-APP-ID header does not match the token's application origin".to_owned(),
+        ));
+    }
+    if let Some(browser_origin) = header(headers, "origin")? {
+        let matches = Origin::parse(browser_origin)
+            .map(|origin| token_origin.matches(&origin))
+            .unwrap_or(false);
+        if !matches {
+            return Err(deny(
+                "the Origin header does not match the token's application origin".to_owned(),
+            ));
+        }
+    }
+
+    Ok(ScopedPrincipal {
+        tenant: Tenant {
+            organization_id: claims.org,
+            environment: claims.env,
+        },
+        recipient_id: claims.rid,
+        claims,
+    })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let api_key = header(&parts.headers, "x-api-key")?;
+        let authorization = header(&parts.headers, "authorization")?;
+        match (api_key, authorization) {
+            (Some(_), Some(_)) => Err(ApiError::BadRequest(
+                "send either X-API-KEY or Authorization, not both".to_owned(),
+            )),
+            (Some(key), None) => Ok(Principal::ApiKey(authenticate_api_key(state, key).await?)),
+            (None, Some(value)) => Ok(Principal::Scoped(Box::new(authenticate_token(
+                state,
+                &parts.headers,
+                value,
+            )?))),
+            (None, None) => Err(deny(
+                "missing credentials: send X-API-KEY, or Authorization: Bearer with X-APP-ID"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ServerKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Principal::from_request_parts(parts, state).await? {
+            Principal::ApiKey(principal) => Ok(ServerKey(principal)),
+            Principal::Scoped(_) => Err(ApiError::Forbidden(
+                "this route needs an X-API-KEY; scoped tokens cannot call it".to_owned(),
+            )),
+        }
+    }
+}
+
+fn forbid(reason: String) -> ApiError {
+    tracing::info!(reason = %reason, "scoped token denied");
+    ApiError::Forbidden(reason)
+}
+
+impl Principal {
+    pub fn tenant(&self) -> Tenant {
+        match self {
+            Principal::ApiKey(principal) => principal.tenant,
+            Principal::Scoped(principal) => principal.tenant,
+        }
+    }
+
+    /// Allows reading a recipient's resources. Returns the recipient a scoped
+    /// token is confined to, or `None` for an API key, which may read the
+    /// whole environment.
+    pub fn authorize_recipient_read(&self) -> Result<Option<Uuid>, ApiError> {
+        match self {
+            Principal::ApiKey(_) => Ok(None),
+            Principal::Scoped(scoped) if scoped.claims.scope == Scope::Get => {
+                Ok(Some(scoped.recipient_id))
+            }
+            Principal::Scoped(_) => Err(forbid(
+                "this route needs a GET-scope token; the token has POST scope".to_owned(),
+            )),
+        }
+    }
+
+    /// Allows writing `destination` as a new destination: an API key may,
+    /// a POST-scope token only when the body is the destination it was
+    /// minted for.
+    pub fn authorize_destination_write(
+        &self,
+        master_key: &MasterKey,
+        destination: &Map<String, Value>,
+    ) -> Result<(), ApiError> {
+        let scoped = match self {
+            Principal::ApiKey(_) => return Ok(()),
+            Principal::Scoped(scoped) => scoped,
+        };
+        if scoped.claims.scope != Scope::Post {
+            return Err(forbid(
+                "this route needs a POST-scope token; the token has GET scope".to_owned(),
+            ));
+        }
+        scoped.check_identity(destination)?;
+
+        let details = fingerprint::details(destination);
+        if Some(fingerprint::fingerprint(master_key, &details)) != scoped.claims.dst {
+            let body_fields = fingerprint::field_digests(master_key, &details);
+            let token_fields = scoped.claims.dstf.clone().unwrap_or_default();
+            return Err(forbid(fingerprint::describe_difference(
+                &token_fields,
+                &body_fields,
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl ScopedPrincipal {
+    /// Identity fields in a body, when present, must equal the token's.
+    fn check_identity(&self, destination: &Map<String, Value>) -> Result<(), ApiError> {
+        let mismatch = |field: &str| {
+            forbid(format!(
+                "destination.{field} does not match the recipient or destination of the token"
+            ))
+        };
+        match destination.get("id_in_provider_system") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(value)) if *value == self.claims.sub => {}
+            Some(_) => return Err(mismatch("id_in_provider_system")),
+        }
+        match destination.get("recipient_id") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(value))
+                if Uuid::parse_str(value).ok() == Some(self.recipient_id) => {}
+            Some(_) => return Err(mismatch("recipient_id")),
+        }
+        match destination.get("id") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(value))
+                if self.claims.dst_id.is_some()
+                    && Uuid::parse_str(value).ok() == self.claims.dst_id => {}
+            Some(_) => return Err(mismatch("id")),
+        }
+        Ok(())
+    }
+}

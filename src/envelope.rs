@@ -1,0 +1,34 @@
+//! The response envelope every answer uses:
+//! `{"status": "success"|"error", "data": …, "message": "…"}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Serialize)]
+pub struct Envelope<T: Serialize> {
+    pub status: &'static str,
+    pub data: T,
+    pub message: String,
+}
+
+/// A successful answer with status 200.
+pub fn success<T: Serialize>(data: T, message: impl Into<String>) -> Response {
+    let body = Envelope {
+        status: "success",
+        data,
+        message: message.into(),
+    };
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+/// The body of an error answer.
+pub fn error_body(message: impl Into<String>) -> Json<Envelope<Value>> {
+    Json(Envelope {
+        status: "error",
+        data: Value::Null,
+        message: message.into(),
+    })
+}

@@ -1,0 +1,58 @@
+//! HTTP routes, one module per resource.
+
+mod destinations;
+mod jwks;
+mod tokens;
+
+use axum::Router;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::destination::Identity;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{Recipient, Tenant};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(tokens::router())
+        .merge(destinations::router())
+        .merge(jwks::router())
+}
+
+/// Finds the recipient an identity names within `tenant`. An
+/// `id_in_provider_system` creates the recipient on first use; a
+/// `recipient_id` must exist. When both are named they must agree.
+pub(crate) async fn resolve_recipient(
+    state: &AppState,
+    tenant: Tenant,
+    identity: &Identity,
+    path: &str,
+) -> ApiResult<Recipient> {
+    match (&identity.id_in_provider_system, identity.recipient_id) {
+        (Some(external_id), recipient_id) => {
+            let recipient = state.store.upsert_recipient(tenant, external_id).await?;
+            if recipient_id.is_some_and(|id| id != recipient.id) {
+                return Err(ApiError::BadRequest(format!(
+                    "{path}.recipient_id and {path}.id_in_provider_system name different recipients"
+                )));
+            }
+            Ok(recipient)
+        }
+        (None, Some(recipient_id)) => find_recipient(state, tenant, recipient_id).await,
+        (None, None) => Err(ApiError::BadRequest(format!(
+            "{path} must name the recipient with id_in_provider_system or recipient_id"
+        ))),
+    }
+}
+
+pub(crate) async fn find_recipient(
+    state: &AppState,
+    tenant: Tenant,
+    recipient_id: Uuid,
+) -> ApiResult<Recipient> {
+    state
+        .store
+        .get_recipient(tenant, recipient_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("recipient {recipient_id} not found")))
+}
