@@ -1,0 +1,27 @@
+#![allow(dead_code)]
+
+/// Generates, for each async `case(Backend)` function named, a module with
+/// one test per store backend.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$case(Backend::Postgres).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$case(Backend::Sqlite).await;
+                }
+            }
+        )*
+    };
+}
+
+pub mod db;
+pub mod flow;
+pub mod server;
