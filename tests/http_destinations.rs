@@ -20,6 +20,7 @@ on_both_backends!(
     api_key_creates_and_lists,
     errors_are_enveloped_json,
     secrets_are_not_stored_in_plaintext,
+    concurrent_writes_all_succeed,
 );
 
 async fn create(app: &TestApp, token: &str, destination: &Value) -> (u16, Value) {
@@ -409,4 +410,42 @@ async fn secrets_are_not_stored_in_plaintext(backend: Backend) {
         .open(context.as_bytes(), &sealed)
         .expect("open");
     assert!(String::from_utf8_lossy(&opened).contains(PASSWORD));
+}
+
+/// Requests in flight at once in the concurrency case.
+const CONCURRENT_REQUESTS: usize = 40;
+
+async fn concurrent_writes_all_succeed(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::start(backend).await);
+    let key = app.api_key("acme", Environment::Staging).await;
+
+    let mut tasks = Vec::new();
+    for index in 0..CONCURRENT_REQUESTS {
+        let app = app.clone();
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            // Half the tasks share one tenant, so recipient creation races too.
+            let tenant = if index % 2 == 0 {
+                "shared".to_owned()
+            } else {
+                format!("tenant-{index}")
+            };
+            let destination = prepared_destination(&format!("warehouse-{index}"));
+            let token = app
+                .mint_token(&key, &mint_body(&tenant, &destination))
+                .await;
+            create(&app, &token, &destination).await
+        }));
+    }
+    for task in tasks {
+        let (status, body) = task.await.expect("task");
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let token = app.mint_token(&key, &get_mint_body("shared")).await;
+    let (_, body) = list(&app, &token).await;
+    assert_eq!(
+        body["data"]["destinations"].as_array().map(Vec::len),
+        Some(CONCURRENT_REQUESTS / 2)
+    );
 }
