@@ -9,8 +9,9 @@ use std::path::Path;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use common::db::{Backend, TestDb};
 use scopegate::store::{
-    Destination, Environment, NewApiKey, NewDestination, Organization, SigningKeyRecord,
-    StoreError, Tenant,
+    Destination, Environment, Model, NewApiKey, NewDestination, Organization, Page, Product,
+    Recipient, SigningKeyRecord, SshKeyRecord, StoreError, StoreResult, Tenant, Transfer,
+    TransferFilter, TransferStatus,
 };
 use serde_json::json;
 use tokio::task::JoinError;
@@ -64,6 +65,35 @@ contract_tests! {
     signing_keys => case_signing_keys,
     allowed_origins => case_allowed_origins,
     concurrent_writers => case_concurrent_writers,
+    destination_update => case_destination_update,
+    destination_update_stale => case_destination_update_stale,
+    destination_update_concurrent => case_destination_update_concurrent,
+    destination_update_isolation => case_destination_update_isolation,
+    destination_delete => case_destination_delete,
+    transfer_roundtrip => case_transfer_roundtrip,
+    transfer_foreign_destination => case_transfer_foreign_destination,
+    transfer_update => case_transfer_update,
+    transfer_update_stale => case_transfer_update_stale,
+    transfer_update_concurrent => case_transfer_update_concurrent,
+    transfer_tenant_isolation => case_transfer_tenant_isolation,
+    transfer_pages_ascending => case_transfer_pages_ascending,
+    transfer_pages_descending => case_transfer_pages_descending,
+    transfer_list_filters => case_transfer_list_filters,
+    model_roundtrip => case_model_roundtrip,
+    model_duplicate_name => case_model_duplicate_name,
+    model_update => case_model_update,
+    model_tenant_isolation => case_model_tenant_isolation,
+    model_delete => case_model_delete,
+    product_roundtrip => case_product_roundtrip,
+    product_duplicate_name => case_product_duplicate_name,
+    product_unknown_model => case_product_unknown_model,
+    product_update => case_product_update,
+    product_tenant_isolation => case_product_tenant_isolation,
+    product_delete => case_product_delete,
+    recipient_products_set => case_recipient_products_set,
+    recipient_products_isolation => case_recipient_products_isolation,
+    models_for_recipient => case_models_for_recipient,
+    ssh_keys => case_ssh_keys,
 }
 
 /// Re-raises a panic of a case with the backend it ran on.
@@ -891,6 +921,1813 @@ async fn case_concurrent_writers(db: &TestDb) {
             .await
             .expect("list_destinations_for_recipient failed");
         assert_eq!(own.len(), ROUNDS_PER_TASK, "destinations of task {index}");
+    }
+}
+
+/// A recipient with one destination: the rows every transfer refers to.
+struct TransferParents {
+    recipient: Recipient,
+    destination: Destination,
+}
+
+async fn transfer_parents(db: &TestDb, tenant: Tenant, recipient_name: &str) -> TransferParents {
+    let recipient = db
+        .store
+        .upsert_recipient(tenant, recipient_name)
+        .await
+        .expect("upsert_recipient failed");
+    let destination = db
+        .store
+        .insert_destination(&new_destination(tenant, recipient.id, now()))
+        .await
+        .expect("insert_destination failed");
+    TransferParents {
+        recipient,
+        destination,
+    }
+}
+
+fn new_transfer(destination: &Destination, submitted_at: DateTime<Utc>) -> Transfer {
+    Transfer {
+        id: Uuid::new_v4(),
+        tenant: destination.tenant,
+        destination_id: destination.id,
+        recipient_id: destination.recipient_id,
+        status: TransferStatus::Pending,
+        models: strings(&["orders", "customers"]),
+        model_metrics: json!([]),
+        log: String::new(),
+        submitted_at,
+        started_at: None,
+        ended_at: None,
+        rows_transferred: 0,
+        volume_transferred_in_mb: 0.0,
+        updated_at: submitted_at,
+    }
+}
+
+async fn insert_transfer(db: &TestDb, transfer: &Transfer) -> Transfer {
+    db.store
+        .insert_transfer(transfer)
+        .await
+        .expect("insert_transfer failed")
+}
+
+fn transfer_ids(transfers: &[Transfer]) -> Vec<Uuid> {
+    transfers.iter().map(|transfer| transfer.id).collect()
+}
+
+/// Returns the ids of `transfers` in the order `list_transfers` must use.
+fn sorted_transfer_ids(transfers: &[Transfer], descending: bool) -> Vec<Uuid> {
+    let mut keys: Vec<(DateTime<Utc>, Uuid)> = transfers
+        .iter()
+        .map(|transfer| (transfer.submitted_at, transfer.id))
+        .collect();
+    keys.sort();
+    if descending {
+        keys.reverse();
+    }
+    keys.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Lists every transfer matching `filter` page by page, following
+/// `Page::after`, and returns the ids of each page.
+async fn transfer_pages(
+    db: &TestDb,
+    tenant: Tenant,
+    filter: &TransferFilter,
+    limit: u32,
+    descending: bool,
+) -> Vec<Vec<Uuid>> {
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Page {
+            limit,
+            after,
+            descending,
+        };
+        let listed = db
+            .store
+            .list_transfers(tenant, filter, &page)
+            .await
+            .expect("list_transfers failed");
+        assert!(
+            listed.len() <= limit as usize,
+            "a page of limit {limit} returned {} rows",
+            listed.len()
+        );
+        let Some(last) = listed.last() else {
+            break;
+        };
+        after = Some((last.submitted_at, last.id));
+        pages.push(transfer_ids(&listed));
+        assert!(pages.len() <= 100, "pagination does not end");
+    }
+    pages
+}
+
+/// Lists the transfers matching `filter` in one ascending page.
+async fn listed_transfer_ids(db: &TestDb, tenant: Tenant, filter: &TransferFilter) -> Vec<Uuid> {
+    let page = Page {
+        limit: 1000,
+        after: None,
+        descending: false,
+    };
+    let listed = db
+        .store
+        .list_transfers(tenant, filter, &page)
+        .await
+        .expect("list_transfers failed");
+    transfer_ids(&listed)
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|value| (*value).to_owned()).collect()
+}
+
+fn new_model(tenant: Tenant, model_name: &str) -> Model {
+    let created_at = now();
+    Model {
+        id: Uuid::new_v4(),
+        tenant,
+        model_name: model_name.to_owned(),
+        description: format!("Rows of {model_name}"),
+        columns: json!([
+            {"name": "id", "type": "string"},
+            {"name": "amount", "type": "float", "nullable": true}
+        ]),
+        source_table: model_name.to_owned(),
+        source_schema: "analytics".to_owned(),
+        organization_column: "account_id".to_owned(),
+        source_name: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+async fn insert_models(db: &TestDb, tenant: Tenant, names: &[&str]) -> Vec<Model> {
+    let mut models = Vec::with_capacity(names.len());
+    for name in names {
+        let model = db
+            .store
+            .insert_model(&new_model(tenant, name))
+            .await
+            .expect("insert_model failed");
+        models.push(model);
+    }
+    models
+}
+
+fn model_names(models: &[Model]) -> Vec<String> {
+    models
+        .iter()
+        .map(|model| model.model_name.clone())
+        .collect()
+}
+
+async fn listed_model_names(db: &TestDb, tenant: Tenant) -> Vec<String> {
+    let models = db
+        .store
+        .list_models(tenant)
+        .await
+        .expect("list_models failed");
+    model_names(&models)
+}
+
+async fn models_for_recipient(db: &TestDb, tenant: Tenant, recipient_id: Uuid) -> Vec<String> {
+    let models = db
+        .store
+        .list_models_for_recipient(tenant, recipient_id)
+        .await
+        .expect("list_models_for_recipient failed");
+    model_names(&models)
+}
+
+fn new_product(tenant: Tenant, product_name: &str, models: &[&str]) -> Product {
+    let created_at = now();
+    Product {
+        id: Uuid::new_v4(),
+        tenant,
+        product_name: product_name.to_owned(),
+        models: strings(models),
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+async fn insert_product(db: &TestDb, product: &Product) -> Product {
+    db.store
+        .insert_product(product)
+        .await
+        .expect("insert_product failed")
+}
+
+async fn listed_products(db: &TestDb, tenant: Tenant) -> Vec<Product> {
+    db.store
+        .list_products(tenant)
+        .await
+        .expect("list_products failed")
+}
+
+async fn recipient_products(db: &TestDb, tenant: Tenant, recipient_id: Uuid) -> Vec<String> {
+    db.store
+        .list_recipient_products(tenant, recipient_id)
+        .await
+        .expect("list_recipient_products failed")
+}
+
+fn assert_not_found_named<T: std::fmt::Debug>(result: StoreResult<T>, name: &str, label: &str) {
+    match result {
+        Err(StoreError::NotFound(message)) => {
+            assert_eq!(
+                message, name,
+                "{label}: NotFound must name the unknown value"
+            );
+        }
+        other => panic!("{label}: expected NotFound({name:?}), got {other:?}"),
+    }
+}
+
+async fn case_destination_update(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let stored = parents.destination;
+
+    let changed = Destination {
+        vendor: "snowflake".to_owned(),
+        name: "Lake".to_owned(),
+        details: json!({"account": "acme-eu", "warehouse": "exports"}),
+        secrets: Some(vec![9, 8, 7]),
+        updated_at: stored.updated_at + TimeDelta::seconds(1),
+        ..stored.clone()
+    };
+    let updated = db
+        .store
+        .update_destination(tenant, &changed, stored.updated_at)
+        .await
+        .expect("update_destination failed")
+        .expect("update_destination returned None for an existing destination");
+    assert_eq!(updated, changed);
+    assert_eq!(updated.created_at, stored.created_at);
+    assert_eq!(updated.recipient_id, parents.recipient.id);
+    assert_eq!(updated.id_in_provider_system, "user-1");
+
+    let found = db
+        .store
+        .get_destination(tenant, stored.id)
+        .await
+        .expect("get_destination failed");
+    assert_eq!(found, Some(updated.clone()));
+
+    let without_secrets = Destination {
+        secrets: None,
+        updated_at: updated.updated_at + TimeDelta::seconds(1),
+        ..updated.clone()
+    };
+    let cleared = db
+        .store
+        .update_destination(tenant, &without_secrets, updated.updated_at)
+        .await
+        .expect("update_destination without secrets failed")
+        .expect("update_destination returned None");
+    assert_eq!(cleared.secrets, None);
+
+    let unknown = Destination {
+        id: Uuid::new_v4(),
+        ..changed.clone()
+    };
+    let result = db
+        .store
+        .update_destination(tenant, &unknown, changed.updated_at)
+        .await
+        .expect("update_destination of an unknown id failed");
+    assert_eq!(result, None);
+}
+
+async fn case_destination_update_stale(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let stored = transfer_parents(db, tenant, "user-1").await.destination;
+
+    let first = Destination {
+        name: "First".to_owned(),
+        updated_at: stored.updated_at + TimeDelta::seconds(1),
+        ..stored.clone()
+    };
+    db.store
+        .update_destination(tenant, &first, stored.updated_at)
+        .await
+        .expect("first update_destination failed")
+        .expect("first update_destination returned None");
+
+    let second = Destination {
+        name: "Second".to_owned(),
+        updated_at: stored.updated_at + TimeDelta::seconds(2),
+        ..stored.clone()
+    };
+    let result = db
+        .store
+        .update_destination(tenant, &second, stored.updated_at)
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Stale(_))),
+        "update with an old updated_at: expected Stale, got {result:?}"
+    );
+
+    let found = db
+        .store
+        .get_destination(tenant, stored.id)
+        .await
+        .expect("get_destination failed")
+        .expect("the destination is missing");
+    assert_eq!(found.name, "First", "a stale update must not write");
+    assert_eq!(found.updated_at, first.updated_at);
+}
+
+async fn case_destination_update_concurrent(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let stored = transfer_parents(db, tenant, "user-1").await.destination;
+
+    let mut tasks = Vec::with_capacity(CONCURRENT_TASKS);
+    for index in 0..CONCURRENT_TASKS {
+        let store = db.store.clone();
+        let changed = Destination {
+            name: format!("Writer {index}"),
+            updated_at: stored.updated_at + TimeDelta::milliseconds(index as i64 + 1),
+            ..stored.clone()
+        };
+        let expected = stored.updated_at;
+        tasks.push(tokio::spawn(async move {
+            store.update_destination(tenant, &changed, expected).await
+        }));
+    }
+
+    let mut winners = Vec::new();
+    for (index, task) in tasks.into_iter().enumerate() {
+        match task.await {
+            Ok(Ok(Some(updated))) => winners.push(updated),
+            Ok(Ok(None)) => panic!("writer {index}: update_destination returned None"),
+            Ok(Err(StoreError::Stale(_))) => {}
+            Ok(Err(error)) => panic!("writer {index}: expected Stale, got {error}"),
+            Err(error) => panic!("writer {index} did not finish: {error}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one concurrent update must win");
+
+    let found = db
+        .store
+        .get_destination(tenant, stored.id)
+        .await
+        .expect("get_destination failed");
+    assert_eq!(found.as_ref(), winners.first());
+}
+
+async fn case_destination_update_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let stored = transfer_parents(db, tenant, "user-1").await.destination;
+
+    for other in [staging(&globex), production(&acme)] {
+        let changed = Destination {
+            name: "Hijacked".to_owned(),
+            updated_at: stored.updated_at + TimeDelta::seconds(1),
+            tenant: other,
+            ..stored.clone()
+        };
+        let result = db
+            .store
+            .update_destination(other, &changed, stored.updated_at)
+            .await
+            .expect("update_destination from another tenant failed");
+        assert_eq!(result, None, "destination updated by tenant {other:?}");
+    }
+
+    let found = db
+        .store
+        .get_destination(tenant, stored.id)
+        .await
+        .expect("get_destination failed");
+    assert_eq!(found, Some(stored));
+}
+
+async fn case_destination_delete(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let destination = parents.destination;
+    let surviving_destination = db
+        .store
+        .insert_destination(&new_destination(tenant, parents.recipient.id, now()))
+        .await
+        .expect("insert_destination failed");
+    let removed_transfer = insert_transfer(db, &new_transfer(&destination, now())).await;
+    let surviving_transfer =
+        insert_transfer(db, &new_transfer(&surviving_destination, now())).await;
+
+    for other in [staging(&globex), production(&acme)] {
+        let deleted = db
+            .store
+            .delete_destination(other, destination.id)
+            .await
+            .expect("delete_destination from another tenant failed");
+        assert!(!deleted, "destination deleted by tenant {other:?}");
+    }
+    let still_there = db
+        .store
+        .get_destination(tenant, destination.id)
+        .await
+        .expect("get_destination failed");
+    assert!(
+        still_there.is_some(),
+        "another tenant's delete removed the row"
+    );
+
+    let deleted = db
+        .store
+        .delete_destination(tenant, destination.id)
+        .await
+        .expect("delete_destination failed");
+    assert!(deleted);
+
+    let after_delete = db
+        .store
+        .get_destination(tenant, destination.id)
+        .await
+        .expect("get_destination failed");
+    assert_eq!(after_delete, None);
+
+    let orphan = db
+        .store
+        .get_transfer(tenant, removed_transfer.id)
+        .await
+        .expect("get_transfer failed");
+    assert_eq!(
+        orphan, None,
+        "deleting a destination must delete its transfers"
+    );
+
+    let remaining = listed_transfer_ids(db, tenant, &TransferFilter::default()).await;
+    assert_eq!(remaining, vec![surviving_transfer.id]);
+
+    let again = db
+        .store
+        .delete_destination(tenant, destination.id)
+        .await
+        .expect("second delete_destination failed");
+    assert!(!again, "a second delete must report a missing row");
+}
+
+async fn case_transfer_roundtrip(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+
+    let submitted_at = now();
+    let transfer = Transfer {
+        model_metrics: json!([{"model": "orders", "rows": 10, "share": 0.5}]),
+        log: "queued\n".to_owned(),
+        started_at: Some(submitted_at + TimeDelta::seconds(1)),
+        rows_transferred: 10,
+        volume_transferred_in_mb: 1.25,
+        ..new_transfer(&parents.destination, submitted_at)
+    };
+    let inserted = insert_transfer(db, &transfer).await;
+    assert_eq!(inserted, transfer);
+
+    let found = db
+        .store
+        .get_transfer(tenant, transfer.id)
+        .await
+        .expect("get_transfer failed");
+    assert_eq!(found, Some(transfer.clone()));
+
+    let unknown = db
+        .store
+        .get_transfer(tenant, Uuid::new_v4())
+        .await
+        .expect("get_transfer of an unknown id failed");
+    assert_eq!(unknown, None);
+
+    let result = db.store.insert_transfer(&transfer).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "duplicate transfer id: expected Conflict, got {result:?}"
+    );
+}
+
+async fn case_transfer_foreign_destination(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let neighbor = db
+        .store
+        .upsert_recipient(tenant, "user-2")
+        .await
+        .expect("upsert_recipient failed");
+    let destination = &parents.destination;
+
+    let cases = [
+        (
+            "other organization",
+            staging(&globex),
+            destination.id,
+            destination.recipient_id,
+        ),
+        (
+            "other environment",
+            production(&acme),
+            destination.id,
+            destination.recipient_id,
+        ),
+        ("other recipient", tenant, destination.id, neighbor.id),
+        (
+            "unknown destination",
+            tenant,
+            Uuid::new_v4(),
+            destination.recipient_id,
+        ),
+        (
+            "unknown organization",
+            unknown_tenant(),
+            destination.id,
+            destination.recipient_id,
+        ),
+    ];
+    for (label, other, destination_id, recipient_id) in cases {
+        let transfer = Transfer {
+            tenant: other,
+            destination_id,
+            recipient_id,
+            ..new_transfer(destination, now())
+        };
+        let result = db.store.insert_transfer(&transfer).await;
+        assert!(
+            matches!(result, Err(StoreError::NotFound(_))),
+            "{label}: expected NotFound, got {result:?}"
+        );
+    }
+
+    for owner in [tenant, staging(&globex), production(&acme)] {
+        let stored = listed_transfer_ids(db, owner, &TransferFilter::default()).await;
+        assert!(stored.is_empty(), "rejected inserts must not add rows");
+    }
+}
+
+async fn case_transfer_update(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let pending = insert_transfer(db, &new_transfer(&parents.destination, now())).await;
+
+    let started_at = pending.submitted_at + TimeDelta::seconds(5);
+    let running = Transfer {
+        status: TransferStatus::Running,
+        models: strings(&["orders"]),
+        model_metrics: json!([{"model": "orders", "rows": 3}]),
+        log: "started\n".to_owned(),
+        started_at: Some(started_at),
+        rows_transferred: 3,
+        volume_transferred_in_mb: 0.5,
+        updated_at: started_at,
+        ..pending.clone()
+    };
+    let updated = db
+        .store
+        .update_transfer(&running, TransferStatus::Pending)
+        .await
+        .expect("update_transfer failed")
+        .expect("update_transfer returned None for an existing transfer");
+    assert_eq!(updated, running);
+
+    // Only the mutable fields change; the submission time and parents stay.
+    let ended_at = started_at + TimeDelta::seconds(30);
+    let finished = Transfer {
+        status: TransferStatus::Success,
+        ended_at: Some(ended_at),
+        updated_at: ended_at,
+        submitted_at: pending.submitted_at + TimeDelta::days(1),
+        ..running.clone()
+    };
+    let updated = db
+        .store
+        .update_transfer(&finished, TransferStatus::Running)
+        .await
+        .expect("update_transfer failed")
+        .expect("update_transfer returned None");
+    assert_eq!(updated.status, TransferStatus::Success);
+    assert_eq!(updated.ended_at, Some(ended_at));
+    assert_eq!(updated.submitted_at, pending.submitted_at);
+
+    let found = db
+        .store
+        .get_transfer(tenant, pending.id)
+        .await
+        .expect("get_transfer failed");
+    assert_eq!(found, Some(updated.clone()));
+
+    let unknown = Transfer {
+        id: Uuid::new_v4(),
+        ..running.clone()
+    };
+    let result = db
+        .store
+        .update_transfer(&unknown, TransferStatus::Pending)
+        .await
+        .expect("update_transfer of an unknown id failed");
+    assert_eq!(result, None);
+}
+
+async fn case_transfer_update_stale(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let pending = insert_transfer(db, &new_transfer(&parents.destination, now())).await;
+
+    let cancelled = Transfer {
+        status: TransferStatus::Cancelled,
+        log: "cancelled by the user".to_owned(),
+        ..pending.clone()
+    };
+    let result = db
+        .store
+        .update_transfer(&cancelled, TransferStatus::Running)
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Stale(_))),
+        "expected status RUNNING on a PENDING transfer: expected Stale, got {result:?}"
+    );
+
+    let found = db
+        .store
+        .get_transfer(tenant, pending.id)
+        .await
+        .expect("get_transfer failed");
+    assert_eq!(found, Some(pending), "a stale update must not write");
+}
+
+async fn case_transfer_update_concurrent(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let pending = insert_transfer(db, &new_transfer(&parents.destination, now())).await;
+
+    let mut tasks = Vec::with_capacity(CONCURRENT_TASKS);
+    for index in 0..CONCURRENT_TASKS {
+        let store = db.store.clone();
+        let running = Transfer {
+            status: TransferStatus::Running,
+            log: format!("claimed by worker {index}"),
+            ..pending.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .update_transfer(&running, TransferStatus::Pending)
+                .await
+        }));
+    }
+
+    let mut winners = Vec::new();
+    for (index, task) in tasks.into_iter().enumerate() {
+        match task.await {
+            Ok(Ok(Some(updated))) => winners.push(updated),
+            Ok(Ok(None)) => panic!("worker {index}: update_transfer returned None"),
+            Ok(Err(StoreError::Stale(_))) => {}
+            Ok(Err(error)) => panic!("worker {index}: expected Stale, got {error}"),
+            Err(error) => panic!("worker {index} did not finish: {error}"),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one worker must claim the transfer"
+    );
+
+    let found = db
+        .store
+        .get_transfer(tenant, pending.id)
+        .await
+        .expect("get_transfer failed");
+    assert_eq!(found.as_ref(), winners.first());
+}
+
+async fn case_transfer_tenant_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let transfer = insert_transfer(db, &new_transfer(&parents.destination, now())).await;
+
+    for other in [staging(&globex), production(&acme)] {
+        let found = db
+            .store
+            .get_transfer(other, transfer.id)
+            .await
+            .expect("get_transfer failed");
+        assert_eq!(found, None, "transfer visible to tenant {other:?}");
+
+        let filters = [
+            TransferFilter::default(),
+            TransferFilter {
+                destination_id: Some(parents.destination.id),
+                ..TransferFilter::default()
+            },
+            TransferFilter {
+                recipient_id: Some(parents.recipient.id),
+                ..TransferFilter::default()
+            },
+        ];
+        for filter in &filters {
+            let listed = listed_transfer_ids(db, other, filter).await;
+            assert!(listed.is_empty(), "transfers listed for tenant {other:?}");
+        }
+
+        let claimed = Transfer {
+            tenant: other,
+            status: TransferStatus::Running,
+            ..transfer.clone()
+        };
+        let result = db
+            .store
+            .update_transfer(&claimed, TransferStatus::Pending)
+            .await
+            .expect("update_transfer from another tenant failed");
+        assert_eq!(result, None, "transfer updated by tenant {other:?}");
+    }
+
+    let found = db
+        .store
+        .get_transfer(tenant, transfer.id)
+        .await
+        .expect("get_transfer failed");
+    assert_eq!(found, Some(transfer));
+}
+
+/// Inserts eight transfers whose submission times repeat, so page
+/// boundaries fall between rows with equal `submitted_at`. The offsets of
+/// 1 µs and 500 ms give RFC 3339 texts with 0, 6 and 3 fraction digits.
+async fn insert_paging_transfers(db: &TestDb, destination: &Destination) -> Vec<Transfer> {
+    let start = whole_second();
+    let offsets = [
+        TimeDelta::milliseconds(500),
+        TimeDelta::zero(),
+        TimeDelta::seconds(1),
+        TimeDelta::microseconds(1),
+        TimeDelta::zero(),
+        TimeDelta::zero(),
+        TimeDelta::microseconds(1),
+        TimeDelta::zero(),
+    ];
+    let mut transfers = Vec::with_capacity(offsets.len());
+    for offset in offsets {
+        transfers.push(insert_transfer(db, &new_transfer(destination, start + offset)).await);
+    }
+    transfers
+}
+
+async fn case_transfer_pages_ascending(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let transfers = insert_paging_transfers(db, &parents.destination).await;
+    let expected = sorted_transfer_ids(&transfers, false);
+
+    let pages = transfer_pages(db, tenant, &TransferFilter::default(), 3, false).await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![3, 3, 2]);
+    assert_eq!(pages.concat(), expected, "ascending by (submitted_at, id)");
+
+    let single = transfer_pages(db, tenant, &TransferFilter::default(), 1, false).await;
+    assert_eq!(single.concat(), expected, "pages of one row");
+
+    let whole = transfer_pages(db, tenant, &TransferFilter::default(), 100, false).await;
+    assert_eq!(
+        whole,
+        vec![expected.clone()],
+        "one page larger than the result"
+    );
+
+    let last = transfers
+        .iter()
+        .find(|transfer| Some(&transfer.id) == expected.last())
+        .expect("the last transfer is missing");
+    let page = Page {
+        limit: 10,
+        after: Some((last.submitted_at, last.id)),
+        descending: false,
+    };
+    let beyond = db
+        .store
+        .list_transfers(tenant, &TransferFilter::default(), &page)
+        .await
+        .expect("list_transfers failed");
+    assert!(beyond.is_empty(), "no rows follow the last one");
+
+    let empty_page = Page {
+        limit: 0,
+        after: None,
+        descending: false,
+    };
+    let none = db
+        .store
+        .list_transfers(tenant, &TransferFilter::default(), &empty_page)
+        .await
+        .expect("list_transfers with limit 0 failed");
+    assert!(none.is_empty());
+}
+
+async fn case_transfer_pages_descending(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let parents = transfer_parents(db, tenant, "user-1").await;
+    let transfers = insert_paging_transfers(db, &parents.destination).await;
+    let expected = sorted_transfer_ids(&transfers, true);
+
+    let pages = transfer_pages(db, tenant, &TransferFilter::default(), 3, true).await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![3, 3, 2]);
+    assert_eq!(pages.concat(), expected, "descending by (submitted_at, id)");
+
+    let pairs = transfer_pages(db, tenant, &TransferFilter::default(), 2, true).await;
+    assert_eq!(pairs.concat(), expected, "pages of two rows");
+
+    // A cursor whose id lies between the ids of rows with the same time
+    // keeps exactly the rows before it in the page's order.
+    let start = whole_second();
+    let tied: Vec<Uuid> = sorted_transfer_ids(
+        &transfers
+            .iter()
+            .filter(|transfer| transfer.submitted_at == start)
+            .cloned()
+            .collect::<Vec<_>>(),
+        true,
+    );
+    let cursor = (start, tied[1]);
+    let page = Page {
+        limit: 10,
+        after: Some(cursor),
+        descending: true,
+    };
+    let after_cursor = db
+        .store
+        .list_transfers(tenant, &TransferFilter::default(), &page)
+        .await
+        .expect("list_transfers failed");
+    assert_eq!(transfer_ids(&after_cursor), tied[2..].to_vec());
+}
+
+async fn case_transfer_list_filters(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let first = transfer_parents(db, tenant, "user-1").await;
+    let second_destination = db
+        .store
+        .insert_destination(&new_destination(tenant, first.recipient.id, now()))
+        .await
+        .expect("insert_destination failed");
+    let other = transfer_parents(db, tenant, "user-2").await;
+    let production_parents = transfer_parents(db, production(&acme), "user-1").await;
+
+    let start = whole_second();
+    let early = insert_transfer(db, &new_transfer(&first.destination, start)).await;
+    let middle = insert_transfer(
+        db,
+        &Transfer {
+            status: TransferStatus::Success,
+            ..new_transfer(&first.destination, start + TimeDelta::milliseconds(500))
+        },
+    )
+    .await;
+    let late = insert_transfer(
+        db,
+        &Transfer {
+            status: TransferStatus::Error,
+            ..new_transfer(&second_destination, start + TimeDelta::seconds(1))
+        },
+    )
+    .await;
+    let neighbor = insert_transfer(
+        db,
+        &Transfer {
+            status: TransferStatus::Success,
+            ..new_transfer(&other.destination, start + TimeDelta::microseconds(1))
+        },
+    )
+    .await;
+    insert_transfer(db, &new_transfer(&production_parents.destination, start)).await;
+
+    let cases = [
+        (
+            "no filter",
+            TransferFilter::default(),
+            vec![early.id, neighbor.id, middle.id, late.id],
+        ),
+        (
+            "destination",
+            TransferFilter {
+                destination_id: Some(first.destination.id),
+                ..TransferFilter::default()
+            },
+            vec![early.id, middle.id],
+        ),
+        (
+            "recipient",
+            TransferFilter {
+                recipient_id: Some(first.recipient.id),
+                ..TransferFilter::default()
+            },
+            vec![early.id, middle.id, late.id],
+        ),
+        (
+            "one status",
+            TransferFilter {
+                statuses: vec![TransferStatus::Success],
+                ..TransferFilter::default()
+            },
+            vec![neighbor.id, middle.id],
+        ),
+        (
+            "two statuses",
+            TransferFilter {
+                statuses: vec![TransferStatus::Error, TransferStatus::Pending],
+                ..TransferFilter::default()
+            },
+            vec![early.id, late.id],
+        ),
+        (
+            "status without rows",
+            TransferFilter {
+                statuses: vec![TransferStatus::Orphaned],
+                ..TransferFilter::default()
+            },
+            vec![],
+        ),
+        (
+            "submitted_from is inclusive",
+            TransferFilter {
+                submitted_from: Some(middle.submitted_at),
+                ..TransferFilter::default()
+            },
+            vec![middle.id, late.id],
+        ),
+        (
+            "submitted_until is exclusive",
+            TransferFilter {
+                submitted_until: Some(middle.submitted_at),
+                ..TransferFilter::default()
+            },
+            vec![early.id, neighbor.id],
+        ),
+        (
+            "time window",
+            TransferFilter {
+                submitted_from: Some(neighbor.submitted_at),
+                submitted_until: Some(late.submitted_at),
+                ..TransferFilter::default()
+            },
+            vec![neighbor.id, middle.id],
+        ),
+        (
+            "recipient and status",
+            TransferFilter {
+                recipient_id: Some(first.recipient.id),
+                statuses: vec![TransferStatus::Success, TransferStatus::Error],
+                ..TransferFilter::default()
+            },
+            vec![middle.id, late.id],
+        ),
+        (
+            "destination of another recipient",
+            TransferFilter {
+                destination_id: Some(other.destination.id),
+                recipient_id: Some(first.recipient.id),
+                ..TransferFilter::default()
+            },
+            vec![],
+        ),
+    ];
+    for (label, filter, expected) in cases {
+        let listed = listed_transfer_ids(db, tenant, &filter).await;
+        assert_eq!(listed, expected, "filter: {label}");
+
+        let mut reversed = expected.clone();
+        reversed.reverse();
+        let pages = transfer_pages(db, tenant, &filter, 1, true).await;
+        assert_eq!(pages.concat(), reversed, "filter {label}, descending pages");
+    }
+}
+
+async fn case_model_roundtrip(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+
+    let orders = Model {
+        source_name: Some("warehouse".to_owned()),
+        ..new_model(tenant, "orders")
+    };
+    let inserted = db
+        .store
+        .insert_model(&orders)
+        .await
+        .expect("insert_model failed");
+    assert_eq!(inserted, orders);
+
+    let customers = new_model(tenant, "customers");
+    let inserted = db
+        .store
+        .insert_model(&customers)
+        .await
+        .expect("insert_model without a source name failed");
+    assert_eq!(inserted, customers);
+
+    // Byte order puts upper case before lower case on both backends.
+    let upper = new_model(tenant, "Zones");
+    db.store
+        .insert_model(&upper)
+        .await
+        .expect("insert_model failed");
+
+    let listed = db
+        .store
+        .list_models(tenant)
+        .await
+        .expect("list_models failed");
+    assert_eq!(listed, vec![upper, customers, orders]);
+}
+
+async fn case_model_duplicate_name(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let orders = insert_models(db, tenant, &["orders"]).await.remove(0);
+
+    let result = db.store.insert_model(&new_model(tenant, "orders")).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "duplicate model name: expected Conflict, got {result:?}"
+    );
+
+    let same_id = Model {
+        model_name: "refunds".to_owned(),
+        ..orders.clone()
+    };
+    let result = db.store.insert_model(&same_id).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "duplicate model id: expected Conflict, got {result:?}"
+    );
+    assert_eq!(listed_model_names(db, tenant).await, strings(&["orders"]));
+
+    for other in [staging(&globex), production(&acme)] {
+        db.store
+            .insert_model(&new_model(other, "orders"))
+            .await
+            .expect("the same name in another tenant must be accepted");
+    }
+
+    let result = db
+        .store
+        .insert_model(&new_model(unknown_tenant(), "orders"))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound(_))),
+        "unknown organization: expected NotFound, got {result:?}"
+    );
+}
+
+async fn case_model_update(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let models = insert_models(db, tenant, &["orders", "customers"]).await;
+    let orders = &models[0];
+
+    let changed = Model {
+        model_name: "sales".to_owned(),
+        description: "Completed sales".to_owned(),
+        columns: json!([{"name": "sale_id", "type": "string"}]),
+        source_table: "sales_v2".to_owned(),
+        source_schema: "reporting".to_owned(),
+        organization_column: "tenant_id".to_owned(),
+        source_name: Some("lake".to_owned()),
+        updated_at: orders.updated_at + TimeDelta::seconds(1),
+        created_at: orders.created_at + TimeDelta::days(1),
+        ..orders.clone()
+    };
+    let updated = db
+        .store
+        .update_model(&changed)
+        .await
+        .expect("update_model failed")
+        .expect("update_model returned None for an existing model");
+    assert_eq!(
+        updated,
+        Model {
+            created_at: orders.created_at,
+            ..changed.clone()
+        },
+        "every field but id, tenant and created_at is replaced"
+    );
+    assert_eq!(
+        listed_model_names(db, tenant).await,
+        strings(&["customers", "sales"])
+    );
+
+    let renamed_to_taken = Model {
+        model_name: "customers".to_owned(),
+        ..updated.clone()
+    };
+    let result = db.store.update_model(&renamed_to_taken).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "taken model name: expected Conflict, got {result:?}"
+    );
+    assert_eq!(
+        listed_model_names(db, tenant).await,
+        strings(&["customers", "sales"])
+    );
+
+    let unknown = Model {
+        id: Uuid::new_v4(),
+        model_name: "unknown".to_owned(),
+        ..updated.clone()
+    };
+    let result = db
+        .store
+        .update_model(&unknown)
+        .await
+        .expect("update_model of an unknown id failed");
+    assert_eq!(result, None);
+}
+
+async fn case_model_tenant_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let orders = insert_models(db, tenant, &["orders"]).await.remove(0);
+    insert_models(db, production(&acme), &["invoices"]).await;
+    insert_models(db, staging(&globex), &["tickets"]).await;
+
+    assert_eq!(listed_model_names(db, tenant).await, strings(&["orders"]));
+    assert_eq!(
+        listed_model_names(db, production(&acme)).await,
+        strings(&["invoices"])
+    );
+    assert_eq!(
+        listed_model_names(db, staging(&globex)).await,
+        strings(&["tickets"])
+    );
+
+    for other in [staging(&globex), production(&acme)] {
+        let changed = Model {
+            tenant: other,
+            model_name: "hijacked".to_owned(),
+            ..orders.clone()
+        };
+        let result = db
+            .store
+            .update_model(&changed)
+            .await
+            .expect("update_model from another tenant failed");
+        assert_eq!(result, None, "model updated by tenant {other:?}");
+
+        let deleted = db
+            .store
+            .delete_model(other, orders.id)
+            .await
+            .expect("delete_model from another tenant failed");
+        assert!(!deleted, "model deleted by tenant {other:?}");
+    }
+
+    let listed = db
+        .store
+        .list_models(tenant)
+        .await
+        .expect("list_models failed");
+    assert_eq!(listed, vec![orders]);
+}
+
+async fn case_model_delete(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let models = insert_models(db, tenant, &["orders", "customers"]).await;
+    let product = insert_product(db, &new_product(tenant, "sales", &["orders", "customers"])).await;
+    assert_eq!(product.models, strings(&["customers", "orders"]));
+
+    let deleted = db
+        .store
+        .delete_model(tenant, models[0].id)
+        .await
+        .expect("delete_model failed");
+    assert!(deleted);
+    assert_eq!(
+        listed_model_names(db, tenant).await,
+        strings(&["customers"])
+    );
+
+    let products = listed_products(db, tenant).await;
+    assert_eq!(products.len(), 1);
+    assert_eq!(
+        products[0].models,
+        strings(&["customers"]),
+        "deleting a model must remove it from its products"
+    );
+
+    let again = db
+        .store
+        .delete_model(tenant, models[0].id)
+        .await
+        .expect("second delete_model failed");
+    assert!(!again, "a second delete must report a missing row");
+
+    // The name is free again after the delete.
+    insert_models(db, tenant, &["orders"]).await;
+}
+
+async fn case_product_roundtrip(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders", "customers", "refunds"]).await;
+
+    let sales = new_product(tenant, "sales", &["refunds", "orders", "refunds"]);
+    let inserted = insert_product(db, &sales).await;
+    assert_eq!(
+        inserted,
+        Product {
+            models: strings(&["orders", "refunds"]),
+            ..sales.clone()
+        },
+        "members come back sorted and each once"
+    );
+
+    let empty = new_product(tenant, "empty", &[]);
+    let inserted_empty = insert_product(db, &empty).await;
+    assert_eq!(inserted_empty, empty);
+
+    let everything = new_product(tenant, "all", &["orders", "customers", "refunds"]);
+    insert_product(db, &everything).await;
+
+    let listed = listed_products(db, tenant).await;
+    let names: Vec<&str> = listed
+        .iter()
+        .map(|product| product.product_name.as_str())
+        .collect();
+    assert_eq!(names, vec!["all", "empty", "sales"]);
+    assert_eq!(
+        listed[0].models,
+        strings(&["customers", "orders", "refunds"])
+    );
+    assert!(listed[1].models.is_empty());
+    assert_eq!(listed[2], inserted);
+}
+
+async fn case_product_duplicate_name(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders", "customers"]).await;
+    let sales = insert_product(db, &new_product(tenant, "sales", &["orders"])).await;
+
+    let duplicate = new_product(tenant, "sales", &["customers"]);
+    let result = db.store.insert_product(&duplicate).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "duplicate product name: expected Conflict, got {result:?}"
+    );
+    assert_eq!(
+        listed_products(db, tenant).await,
+        vec![sales],
+        "a rejected insert must not write members"
+    );
+
+    for other in [staging(&globex), production(&acme)] {
+        db.store
+            .insert_product(&new_product(other, "sales", &[]))
+            .await
+            .expect("the same name in another tenant must be accepted");
+    }
+}
+
+async fn case_product_unknown_model(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders"]).await;
+    insert_models(db, staging(&globex), &["tickets"]).await;
+    insert_models(db, production(&acme), &["invoices"]).await;
+
+    let cases = [
+        ("unknown model", &["orders", "missing"][..], "missing"),
+        (
+            "model of another organization",
+            &["tickets", "orders"][..],
+            "tickets",
+        ),
+        (
+            "model of another environment",
+            &["invoices"][..],
+            "invoices",
+        ),
+    ];
+    for (label, members, unknown) in cases {
+        let result = db
+            .store
+            .insert_product(&new_product(tenant, "sales", members))
+            .await;
+        assert_not_found_named(result, unknown, label);
+    }
+    assert!(
+        listed_products(db, tenant).await.is_empty(),
+        "rejected inserts must not add products"
+    );
+}
+
+async fn case_product_update(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders", "customers", "refunds"]).await;
+    let sales = insert_product(db, &new_product(tenant, "sales", &["orders", "refunds"])).await;
+    let support = insert_product(db, &new_product(tenant, "support", &["customers"])).await;
+
+    let changed = Product {
+        product_name: "commerce".to_owned(),
+        models: strings(&["refunds", "customers", "customers"]),
+        updated_at: sales.updated_at + TimeDelta::seconds(1),
+        ..sales.clone()
+    };
+    let updated = db
+        .store
+        .update_product(&changed)
+        .await
+        .expect("update_product failed")
+        .expect("update_product returned None for an existing product");
+    assert_eq!(
+        updated,
+        Product {
+            models: strings(&["customers", "refunds"]),
+            ..changed.clone()
+        }
+    );
+    assert_eq!(updated.created_at, sales.created_at);
+
+    let with_unknown = Product {
+        product_name: "renamed".to_owned(),
+        models: strings(&["orders", "missing"]),
+        ..updated.clone()
+    };
+    let result = db.store.update_product(&with_unknown).await;
+    assert_not_found_named(result, "missing", "unknown model");
+
+    let renamed_to_taken = Product {
+        product_name: "support".to_owned(),
+        models: strings(&["orders"]),
+        ..updated.clone()
+    };
+    let result = db.store.update_product(&renamed_to_taken).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "taken product name: expected Conflict, got {result:?}"
+    );
+    assert_eq!(
+        listed_products(db, tenant).await,
+        vec![updated.clone(), support],
+        "rejected updates must not write"
+    );
+
+    let cleared = Product {
+        models: Vec::new(),
+        ..updated.clone()
+    };
+    let result = db
+        .store
+        .update_product(&cleared)
+        .await
+        .expect("update_product without members failed")
+        .expect("update_product returned None");
+    assert!(result.models.is_empty());
+
+    let unknown = Product {
+        id: Uuid::new_v4(),
+        product_name: "unknown".to_owned(),
+        ..updated.clone()
+    };
+    let result = db
+        .store
+        .update_product(&unknown)
+        .await
+        .expect("update_product of an unknown id failed");
+    assert_eq!(result, None);
+}
+
+async fn case_product_tenant_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders"]).await;
+    let sales = insert_product(db, &new_product(tenant, "sales", &["orders"])).await;
+
+    for other in [staging(&globex), production(&acme)] {
+        insert_models(db, other, &["orders"]).await;
+        assert!(
+            listed_products(db, other).await.is_empty(),
+            "products listed for tenant {other:?}"
+        );
+
+        let changed = Product {
+            tenant: other,
+            product_name: "hijacked".to_owned(),
+            ..sales.clone()
+        };
+        let result = db
+            .store
+            .update_product(&changed)
+            .await
+            .expect("update_product from another tenant failed");
+        assert_eq!(result, None, "product updated by tenant {other:?}");
+
+        let deleted = db
+            .store
+            .delete_product(other, sales.id)
+            .await
+            .expect("delete_product from another tenant failed");
+        assert!(!deleted, "product deleted by tenant {other:?}");
+    }
+
+    assert_eq!(listed_products(db, tenant).await, vec![sales]);
+}
+
+async fn case_product_delete(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders", "customers"]).await;
+    let sales = insert_product(db, &new_product(tenant, "sales", &["orders"])).await;
+    insert_product(db, &new_product(tenant, "support", &["customers"])).await;
+    let recipient = db
+        .store
+        .upsert_recipient(tenant, "user-1")
+        .await
+        .expect("upsert_recipient failed");
+    let stored = db
+        .store
+        .set_recipient_products(tenant, recipient.id, &strings(&["sales", "support"]))
+        .await
+        .expect("set_recipient_products failed");
+    assert!(stored);
+
+    let deleted = db
+        .store
+        .delete_product(tenant, sales.id)
+        .await
+        .expect("delete_product failed");
+    assert!(deleted);
+
+    let names: Vec<String> = listed_products(db, tenant)
+        .await
+        .into_iter()
+        .map(|product| product.product_name)
+        .collect();
+    assert_eq!(names, strings(&["support"]));
+    assert_eq!(
+        recipient_products(db, tenant, recipient.id).await,
+        strings(&["support"]),
+        "recipients must lose a deleted product"
+    );
+    assert_eq!(
+        listed_model_names(db, tenant).await,
+        strings(&["customers", "orders"]),
+        "deleting a product must keep its models"
+    );
+
+    let again = db
+        .store
+        .delete_product(tenant, sales.id)
+        .await
+        .expect("second delete_product failed");
+    assert!(!again, "a second delete must report a missing row");
+}
+
+async fn case_recipient_products_set(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders"]).await;
+    for name in ["sales", "support", "finance"] {
+        insert_product(db, &new_product(tenant, name, &["orders"])).await;
+    }
+    let recipient = db
+        .store
+        .upsert_recipient(tenant, "user-1")
+        .await
+        .expect("upsert_recipient failed");
+    let neighbor = db
+        .store
+        .upsert_recipient(tenant, "user-2")
+        .await
+        .expect("upsert_recipient failed");
+    assert!(
+        recipient_products(db, tenant, recipient.id)
+            .await
+            .is_empty()
+    );
+
+    let stored = db
+        .store
+        .set_recipient_products(
+            tenant,
+            recipient.id,
+            &strings(&["support", "sales", "support"]),
+        )
+        .await
+        .expect("set_recipient_products failed");
+    assert!(stored);
+    assert_eq!(
+        recipient_products(db, tenant, recipient.id).await,
+        strings(&["sales", "support"])
+    );
+
+    db.store
+        .set_recipient_products(tenant, neighbor.id, &strings(&["finance"]))
+        .await
+        .expect("set_recipient_products failed");
+
+    let replaced = db
+        .store
+        .set_recipient_products(tenant, recipient.id, &strings(&["finance"]))
+        .await
+        .expect("set_recipient_products failed");
+    assert!(replaced);
+    assert_eq!(
+        recipient_products(db, tenant, recipient.id).await,
+        strings(&["finance"]),
+        "a second call replaces the set"
+    );
+
+    let result = db
+        .store
+        .set_recipient_products(tenant, recipient.id, &strings(&["sales", "missing"]))
+        .await;
+    assert_not_found_named(result, "missing", "unknown product");
+    assert_eq!(
+        recipient_products(db, tenant, recipient.id).await,
+        strings(&["finance"]),
+        "a rejected call must not write"
+    );
+
+    let cleared = db
+        .store
+        .set_recipient_products(tenant, recipient.id, &[])
+        .await
+        .expect("set_recipient_products with no names failed");
+    assert!(cleared);
+    assert!(
+        recipient_products(db, tenant, recipient.id)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        recipient_products(db, tenant, neighbor.id).await,
+        strings(&["finance"]),
+        "another recipient's products stay"
+    );
+
+    let unknown = db
+        .store
+        .set_recipient_products(tenant, Uuid::new_v4(), &strings(&["sales"]))
+        .await
+        .expect("set_recipient_products for an unknown recipient failed");
+    assert!(!unknown);
+    let unknown_with_unknown_product = db
+        .store
+        .set_recipient_products(tenant, Uuid::new_v4(), &strings(&["missing"]))
+        .await
+        .expect("set_recipient_products for an unknown recipient failed");
+    assert!(!unknown_with_unknown_product);
+    assert!(
+        recipient_products(db, tenant, Uuid::new_v4())
+            .await
+            .is_empty()
+    );
+}
+
+async fn case_recipient_products_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    insert_product(db, &new_product(tenant, "sales", &[])).await;
+    let recipient = db
+        .store
+        .upsert_recipient(tenant, "user-1")
+        .await
+        .expect("upsert_recipient failed");
+    db.store
+        .set_recipient_products(tenant, recipient.id, &strings(&["sales"]))
+        .await
+        .expect("set_recipient_products failed");
+
+    for other in [staging(&globex), production(&acme)] {
+        insert_product(db, &new_product(other, "support", &[])).await;
+        let other_recipient = db
+            .store
+            .upsert_recipient(other, "user-1")
+            .await
+            .expect("upsert_recipient failed");
+
+        let result = db
+            .store
+            .set_recipient_products(other, recipient.id, &strings(&["support"]))
+            .await
+            .expect("set_recipient_products from another tenant failed");
+        assert!(!result, "recipient changed by tenant {other:?}");
+
+        let listed = recipient_products(db, other, recipient.id).await;
+        assert!(listed.is_empty(), "products listed for tenant {other:?}");
+
+        let result = db
+            .store
+            .set_recipient_products(other, other_recipient.id, &strings(&["sales"]))
+            .await;
+        assert_not_found_named(result, "sales", "product of another tenant");
+    }
+
+    assert_eq!(
+        recipient_products(db, tenant, recipient.id).await,
+        strings(&["sales"])
+    );
+}
+
+async fn case_models_for_recipient(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    insert_models(db, tenant, &["orders", "customers", "refunds", "tickets"]).await;
+    insert_models(db, staging(&globex), &["invoices"]).await;
+    insert_models(db, production(&acme), &["payouts"]).await;
+    insert_product(db, &new_product(tenant, "sales", &["orders", "refunds"])).await;
+    insert_product(
+        db,
+        &new_product(tenant, "service", &["refunds", "customers"]),
+    )
+    .await;
+    insert_product(db, &new_product(tenant, "empty", &[])).await;
+    let recipient = db
+        .store
+        .upsert_recipient(tenant, "user-1")
+        .await
+        .expect("upsert_recipient failed");
+    let all = strings(&["customers", "orders", "refunds", "tickets"]);
+
+    assert_eq!(
+        models_for_recipient(db, tenant, recipient.id).await,
+        all,
+        "a recipient without products receives every model"
+    );
+    assert_eq!(
+        models_for_recipient(db, tenant, Uuid::new_v4()).await,
+        all,
+        "an unknown recipient has no products"
+    );
+
+    db.store
+        .set_recipient_products(tenant, recipient.id, &strings(&["sales", "service"]))
+        .await
+        .expect("set_recipient_products failed");
+    let models = db
+        .store
+        .list_models_for_recipient(tenant, recipient.id)
+        .await
+        .expect("list_models_for_recipient failed");
+    assert_eq!(
+        model_names(&models),
+        strings(&["customers", "orders", "refunds"]),
+        "the union of the products' models, each once, by name"
+    );
+    assert!(models.iter().all(|model| model.tenant == tenant));
+
+    db.store
+        .set_recipient_products(tenant, recipient.id, &strings(&["empty"]))
+        .await
+        .expect("set_recipient_products failed");
+    assert!(
+        models_for_recipient(db, tenant, recipient.id)
+            .await
+            .is_empty(),
+        "products without models give no models"
+    );
+
+    for other in [staging(&globex), production(&acme)] {
+        let names = models_for_recipient(db, other, recipient.id).await;
+        assert_eq!(names.len(), 1, "tenant {other:?} sees only its own models");
+        assert!(!all.contains(&names[0]), "tenant {other:?} sees {names:?}");
+    }
+}
+
+fn new_ssh_key(openssh: &str, pkcs8: &str) -> SshKeyRecord {
+    SshKeyRecord {
+        id: Uuid::new_v4(),
+        public_key_openssh: openssh.to_owned(),
+        public_key_pkcs8: pkcs8.to_owned(),
+        private_key_encrypted: vec![0, 1, 2, 253, 254, 255],
+        created_at: now(),
+    }
+}
+
+async fn case_ssh_keys(db: &TestDb) {
+    let first = new_ssh_key(
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC1 scopegate",
+        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1\n-----END PUBLIC KEY-----\n",
+    );
+    let second = new_ssh_key(
+        "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC2 scopegate",
+        "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA2\n-----END PUBLIC KEY-----",
+    );
+    for key in [&first, &second] {
+        db.store
+            .insert_ssh_key(key)
+            .await
+            .expect("insert_ssh_key failed");
+    }
+
+    let lookups = [
+        ("OpenSSH form", first.public_key_openssh.clone(), &first),
+        (
+            "PKCS#8 form as stored",
+            first.public_key_pkcs8.clone(),
+            &first,
+        ),
+        (
+            "PKCS#8 form without the final newline",
+            first.public_key_pkcs8.trim_end().to_owned(),
+            &first,
+        ),
+        (
+            "OpenSSH form with surrounding white space",
+            format!(" \t{}\r\n", second.public_key_openssh),
+            &second,
+        ),
+        (
+            "PKCS#8 form with a final newline",
+            format!("{}\n", second.public_key_pkcs8),
+            &second,
+        ),
+    ];
+    for (label, public_key, expected) in lookups {
+        let found = db
+            .store
+            .find_ssh_key(&public_key)
+            .await
+            .expect("find_ssh_key failed");
+        assert_eq!(found.as_ref(), Some(expected), "lookup by {label}");
+    }
+
+    let misses = [
+        (
+            "unknown key",
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC3 scopegate".to_owned(),
+        ),
+        ("different case", first.public_key_openssh.to_uppercase()),
+        ("prefix of a key", "ssh-rsa AAAAB3NzaC1yc2E".to_owned()),
+        ("empty string", String::new()),
+        ("white space only", " \n".to_owned()),
+    ];
+    for (label, public_key) in misses {
+        let found = db
+            .store
+            .find_ssh_key(&public_key)
+            .await
+            .expect("find_ssh_key failed");
+        assert_eq!(found, None, "lookup by {label}");
+    }
+
+    let duplicates = [
+        (
+            "same OpenSSH form",
+            new_ssh_key(
+                &first.public_key_openssh,
+                "-----BEGIN PUBLIC KEY-----\nother\n",
+            ),
+        ),
+        (
+            "same PKCS#8 form",
+            new_ssh_key("ssh-rsa other", &first.public_key_pkcs8),
+        ),
+        (
+            "same id",
+            SshKeyRecord {
+                public_key_openssh: "ssh-rsa third".to_owned(),
+                public_key_pkcs8: "third".to_owned(),
+                ..first.clone()
+            },
+        ),
+    ];
+    for (label, key) in duplicates {
+        let result = db.store.insert_ssh_key(&key).await;
+        assert!(
+            matches!(result, Err(StoreError::Conflict(_))),
+            "{label}: expected Conflict, got {result:?}"
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! The storage boundary. Handlers and the auth layer call [`Store`]; every
 //! SQL statement lives in the backend modules below it.
 
+mod catalog_model;
 mod model;
 pub mod postgres;
 pub mod sqlite;
@@ -10,6 +11,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use catalog_model::{
+    Model, Page, Product, SshKeyRecord, Transfer, TransferFilter, TransferStatus,
+};
 pub use model::{
     ApiKeyRecord, Destination, Environment, NewApiKey, NewDestination, Organization, Recipient,
     SigningKeyRecord, Tenant,
@@ -33,6 +37,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A conditional write found the row changed since it was read.
+    #[error("the row changed concurrently: {0}")]
+    Stale(String),
     #[error("unsupported database URL: expected postgres://, postgresql:// or sqlite://")]
     UnsupportedUrl,
 }
@@ -120,6 +127,121 @@ pub trait Store: Send + Sync + 'static {
         tenant: Tenant,
         recipient_id: Uuid,
     ) -> StoreResult<Vec<Destination>>;
+
+    /// Replaces a destination's vendor, name, details and secrets, only if its
+    /// `updated_at` still equals `expected_updated_at`. Returns `None` when
+    /// no destination has that id in `tenant`, and [`StoreError::Stale`]
+    /// when it changed since it was read.
+    ///
+    /// The stored `updated_at` becomes `destination.updated_at`, so callers
+    /// pass a new time there. `destination.tenant`, the recipient fields and
+    /// `created_at` are ignored.
+    async fn update_destination(
+        &self,
+        tenant: Tenant,
+        destination: &Destination,
+        expected_updated_at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Option<Destination>>;
+
+    /// Deletes a destination and its transfers. Returns whether it existed.
+    async fn delete_destination(&self, tenant: Tenant, id: Uuid) -> StoreResult<bool>;
+
+    /// Inserts a transfer. Its destination must belong to `transfer.tenant`
+    /// and to `transfer.recipient_id`, else [`StoreError::NotFound`].
+    async fn insert_transfer(&self, transfer: &Transfer) -> StoreResult<Transfer>;
+
+    async fn get_transfer(&self, tenant: Tenant, id: Uuid) -> StoreResult<Option<Transfer>>;
+
+    /// Replaces the mutable fields of a transfer (status, models, metrics,
+    /// log, times, counts), only if its status is still `expected_status`.
+    /// Returns `None` for an unknown id and [`StoreError::Stale`] when the
+    /// status changed meanwhile.
+    ///
+    /// The times replaced are `started_at`, `ended_at` and `updated_at`.
+    /// `submitted_at`, the destination and the recipient never change.
+    /// Callers check [`TransferStatus::can_become`], because the store does not.
+    async fn update_transfer(
+        &self,
+        transfer: &Transfer,
+        expected_status: TransferStatus,
+    ) -> StoreResult<Option<Transfer>>;
+
+    /// Lists transfers of `tenant` matching `filter`, ordered by
+    /// `submitted_at`, then id, in the page's direction. `page.after`
+    /// skips every row up to and including that pair in this order.
+    async fn list_transfers(
+        &self,
+        tenant: Tenant,
+        filter: &TransferFilter,
+        page: &Page,
+    ) -> StoreResult<Vec<Transfer>>;
+
+    /// Inserts a model; a taken `model_name` is [`StoreError::Conflict`].
+    async fn insert_model(&self, model: &Model) -> StoreResult<Model>;
+
+    /// Replaces every field but id, tenant and created_at. `None` when no
+    /// model has that id in the tenant; a taken name is a conflict.
+    async fn update_model(&self, model: &Model) -> StoreResult<Option<Model>>;
+
+    /// Deletes a model and its product memberships. Returns whether it existed.
+    async fn delete_model(&self, tenant: Tenant, id: Uuid) -> StoreResult<bool>;
+
+    /// Lists the tenant's models by name, in byte order.
+    async fn list_models(&self, tenant: Tenant) -> StoreResult<Vec<Model>>;
+
+    /// Inserts a product with its member models, named by `model_name`. A
+    /// taken name is a conflict; an unknown model is [`StoreError::NotFound`]
+    /// naming it, and nothing is written. The message of that error is the
+    /// unknown name alone. A name listed twice counts once.
+    async fn insert_product(&self, product: &Product) -> StoreResult<Product>;
+
+    /// Replaces a product's name and members atomically, with the errors of
+    /// [`Store::insert_product`]. `None` when no product has that id.
+    async fn update_product(&self, product: &Product) -> StoreResult<Option<Product>>;
+
+    /// Deletes a product; recipients lose it. Returns whether it existed.
+    async fn delete_product(&self, tenant: Tenant, id: Uuid) -> StoreResult<bool>;
+
+    /// Lists the tenant's products by name.
+    async fn list_products(&self, tenant: Tenant) -> StoreResult<Vec<Product>>;
+
+    /// Replaces the products a recipient receives, named by `product_name`.
+    /// An unknown product is [`StoreError::NotFound`] naming it, and nothing
+    /// is written. The message of that error is the unknown name alone, and
+    /// a name listed twice counts once. Returns `false` when the recipient
+    /// does not exist in `tenant`, which is checked before the names.
+    async fn set_recipient_products(
+        &self,
+        tenant: Tenant,
+        recipient_id: Uuid,
+        product_names: &[String],
+    ) -> StoreResult<bool>;
+
+    /// Lists the product names of a recipient, sorted.
+    async fn list_recipient_products(
+        &self,
+        tenant: Tenant,
+        recipient_id: Uuid,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Lists the models of the recipient's products, each once, by name;
+    /// every model of the tenant when the recipient has no products. A
+    /// recipient id unknown in `tenant` has no products. A recipient whose
+    /// products have no models gets an empty list.
+    async fn list_models_for_recipient(
+        &self,
+        tenant: Tenant,
+        recipient_id: Uuid,
+    ) -> StoreResult<Vec<Model>>;
+
+    /// Inserts a generated key as given. An id or a public form that is
+    /// already stored is a [`StoreError::Conflict`].
+    async fn insert_ssh_key(&self, key: &SshKeyRecord) -> StoreResult<()>;
+
+    /// Finds a generated key by either public form, compared exactly after
+    /// trimming surrounding white space. Both `public_key` and the stored
+    /// forms are trimmed of ASCII tab, LF, VT, FF, CR and space.
+    async fn find_ssh_key(&self, public_key: &str) -> StoreResult<Option<SshKeyRecord>>;
 
     /// Lists signing keys that are not retired, oldest first.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;

@@ -1,7 +1,8 @@
 #![allow(dead_code)]
 
 /// Generates, for each async `case(Backend)` function named, a module with
-/// one test per store backend.
+/// one test per store backend. Not every test binary uses it.
+#[allow(unused_macros)]
 macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
         $(
