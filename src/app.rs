@@ -20,6 +20,8 @@ use crate::config::Config;
 use crate::cors::OriginRegistry;
 use crate::crypto::MasterKey;
 use crate::envelope::error_body;
+use crate::probe::{self, Verdict, network::NetworkPolicy};
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::store::DynStore;
 
@@ -42,6 +44,8 @@ pub struct AppState {
     pub api_keys: Arc<ApiKeyCache>,
     pub token_settings: TokenSettings,
     pub origins: Arc<OriginRegistry>,
+    pub network_policy: Arc<NetworkPolicy>,
+    pub ssh_key_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -53,7 +57,14 @@ impl AppState {
         master_key: MasterKey,
     ) -> anyhow::Result<Self> {
         let key_ring = KeyRing::load_or_create(&store, &master_key).await?;
+        let network_policy = NetworkPolicy::parse(&config.connection_test_allow)
+            .map_err(|error| anyhow::anyhow!("invalid SCOPEGATE_CONNECTION_TEST_ALLOW: {error}"))?;
         Ok(Self {
+            network_policy: Arc::new(network_policy),
+            ssh_key_limiter: Arc::new(RateLimiter::new(
+                config.ssh_key_rate_limit,
+                Duration::from_secs(60),
+            )),
             api_keys: Arc::new(ApiKeyCache::new(
                 config.api_key_cache_ttl,
                 API_KEY_CACHE_CAPACITY,
@@ -68,6 +79,24 @@ impl AppState {
             store,
             config: Arc::new(config),
         })
+    }
+}
+
+impl AppState {
+    /// Tests a destination's connection under the configured network policy
+    /// and timeout.
+    pub async fn run_connection_test(
+        &self,
+        vendor: &str,
+        destination: &serde_json::Map<String, serde_json::Value>,
+    ) -> Verdict {
+        probe::test_destination(
+            vendor,
+            destination,
+            &self.network_policy,
+            self.config.connection_test_timeout,
+        )
+        .await
     }
 }
 

@@ -45,6 +45,15 @@ pub struct Config {
     pub db_max_connections: u32,
     /// `SCOPEGATE_DB_ACQUIRE_TIMEOUT`: longest wait for a pooled connection.
     pub db_acquire_timeout: Duration,
+    /// `SCOPEGATE_CONNECTION_TEST_ALLOW`: comma-separated CIDR ranges that
+    /// connection tests may reach although they are loopback, private,
+    /// link-local or otherwise internal.
+    pub connection_test_allow: String,
+    /// `SCOPEGATE_CONNECTION_TEST_TIMEOUT`: limit of one connection test.
+    pub connection_test_timeout: Duration,
+    /// `SCOPEGATE_SSH_KEY_RATE_LIMIT`: SSH keys one client address may
+    /// generate per minute.
+    pub ssh_key_rate_limit: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -63,6 +72,9 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("db_max_connections", &self.db_max_connections)
             .field("db_acquire_timeout", &self.db_acquire_timeout)
+            .field("connection_test_allow", &self.connection_test_allow)
+            .field("connection_test_timeout", &self.connection_test_timeout)
+            .field("ssh_key_rate_limit", &self.ssh_key_rate_limit)
             .finish()
     }
 }
@@ -184,6 +196,26 @@ impl Config {
                 })?,
         };
 
+        let connection_test_allow = lookup("SCOPEGATE_CONNECTION_TEST_ALLOW").unwrap_or_default();
+        if crate::probe::network::NetworkPolicy::parse(&connection_test_allow).is_err() {
+            return Err(invalid(
+                "SCOPEGATE_CONNECTION_TEST_ALLOW",
+                "comma-separated CIDR ranges such as 10.1.0.0/16,127.0.0.1/32",
+            ));
+        }
+
+        let ssh_key_rate_limit = match lookup("SCOPEGATE_SSH_KEY_RATE_LIMIT") {
+            None => 10,
+            Some(text) => text
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|value| (1..=10_000).contains(value))
+                .ok_or_else(|| {
+                    invalid("SCOPEGATE_SSH_KEY_RATE_LIMIT", "an integer from 1 to 10000")
+                })?,
+        };
+
         Ok(Self {
             listen,
             database_url,
@@ -200,6 +232,9 @@ impl Config {
             log_format,
             db_max_connections,
             db_acquire_timeout: seconds("SCOPEGATE_DB_ACQUIRE_TIMEOUT", 3, 1, 60)?,
+            connection_test_allow,
+            connection_test_timeout: seconds("SCOPEGATE_CONNECTION_TEST_TIMEOUT", 5, 1, 5)?,
+            ssh_key_rate_limit,
         })
     }
 
@@ -227,6 +262,7 @@ fn seconds_form(variable: &'static str) -> &'static str {
         "SCOPEGATE_CLOCK_LEEWAY" => "whole seconds from 0 to 300",
         "SCOPEGATE_API_KEY_CACHE_TTL" => "whole seconds from 0 to 3600",
         "SCOPEGATE_DB_ACQUIRE_TIMEOUT" => "whole seconds from 1 to 60",
+        "SCOPEGATE_CONNECTION_TEST_TIMEOUT" => "whole seconds from 1 to 5",
         _ => "whole seconds",
     }
 }

@@ -22,10 +22,9 @@ pub struct OriginRegistry {
     recorded: Mutex<HashMap<(Tenant, String), Instant>>,
 }
 
-/// Key under which an origin is stored: host and port, or the host alone
-/// when neither a scheme nor a port names the port.
+/// Key under which a vouched origin is stored.
 fn storage_key(origin: &Origin) -> String {
-    origin.host_port()
+    origin.canonical()
 }
 
 impl OriginRegistry {

@@ -43,7 +43,9 @@ fn optional_uuid(
     path: &str,
 ) -> Result<Option<Uuid>, ApiError> {
     match object.get(field) {
+        // The SDK's default destination carries `""` for unset ids.
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
         Some(Value::String(text)) => Uuid::parse_str(text)
             .map(Some)
             .map_err(|_| ApiError::BadRequest(format!("{path}.{field} must be a UUID"))),
@@ -59,6 +61,7 @@ impl Identity {
     pub fn parse(object: &Map<String, Value>, path: &str) -> Result<Self, ApiError> {
         let id_in_provider_system = match object.get("id_in_provider_system") {
             None | Some(Value::Null) => None,
+            Some(Value::String(text)) if text.is_empty() => None,
             Some(Value::String(text))
                 if !text.is_empty() && text.chars().count() <= MAX_NAME_LEN =>
             {
@@ -215,6 +218,106 @@ fn take_secrets(object: &mut Map<String, Value>) -> Map<String, Value> {
     secrets
 }
 
+/// Member names a scoped token may never change, at any nesting level: they
+/// decide where the customer's data goes.
+pub const PROTECTED_FIELDS: [&str; 2] = ["host", "bucket_name"];
+
+/// Opens the sealed secrets of a stored destination; empty when it has none.
+pub fn open_secrets(
+    master_key: &MasterKey,
+    destination: &Destination,
+) -> Result<Map<String, Value>, ApiError> {
+    let Some(sealed) = &destination.secrets else {
+        return Ok(Map::new());
+    };
+    let plaintext = master_key
+        .open(&secrets_context(destination.id), sealed)
+        .map_err(ApiError::internal)?;
+    match serde_json::from_slice(&plaintext).map_err(ApiError::internal)? {
+        Value::Object(secrets) => Ok(secrets),
+        _ => Err(ApiError::internal(anyhow::anyhow!(
+            "secrets of destination {} are not a JSON object",
+            destination.id
+        ))),
+    }
+}
+
+/// Rebuilds the full destination document (vendor, name, details and the
+/// given secrets) without identity fields.
+pub fn document(destination: &Destination, secrets: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = match &destination.details {
+        Value::Object(details) => details.clone(),
+        _ => Map::new(),
+    };
+    out.insert("vendor".to_owned(), json!(destination.vendor));
+    out.insert("name".to_owned(), json!(destination.name));
+    merge(&mut out, secrets);
+    out
+}
+
+/// Applies `changes` to `target`: objects merge member by member, a null
+/// removes the member, anything else replaces it. Identity fields are
+/// skipped, since they name the destination rather than describe it.
+pub fn apply_changes(target: &mut Map<String, Value>, changes: &Map<String, Value>) {
+    let changes: Map<String, Value> = changes
+        .iter()
+        .filter(|(name, _)| !IDENTITY_FIELDS.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    merge(target, &changes);
+}
+
+fn merge(target: &mut Map<String, Value>, changes: &Map<String, Value>) {
+    for (name, change) in changes {
+        match (target.get_mut(name), change) {
+            (_, Value::Null) => {
+                target.remove(name);
+            }
+            (Some(Value::Object(existing)), Value::Object(inner)) => merge(existing, inner),
+            _ => {
+                target.insert(name.clone(), change.clone());
+            }
+        }
+    }
+}
+
+/// Dotted paths of protected members whose value in `changes` differs from
+/// the stored one, at any depth.
+pub fn changed_protected_fields(
+    stored: &Map<String, Value>,
+    changes: &Map<String, Value>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_protected(stored, changes, "", &mut out);
+    out
+}
+
+fn collect_protected(
+    stored: &Map<String, Value>,
+    changes: &Map<String, Value>,
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
+    for (name, change) in changes {
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        let existing = stored.get(name);
+        if PROTECTED_FIELDS.contains(&name.as_str()) && existing != Some(change) {
+            out.push(path);
+        } else if let Value::Object(inner) = change {
+            let empty = Map::new();
+            let nested = match existing {
+                Some(Value::Object(map)) => map,
+                _ => &empty,
+            };
+            collect_protected(nested, inner, &path, out);
+        }
+    }
+}
+
 /// Renders a stored destination as the SDK's `ExistingDestination`: the
 /// vendor sub-object included, secrets left out.
 pub fn render(destination: &Destination) -> Value {
@@ -280,6 +383,36 @@ mod tests {
             json!("p")
         );
         assert_eq!(input.secrets["secret_key"], json!("s"));
+    }
+
+    #[test]
+    fn changes_merge_and_null_removes() {
+        let mut target =
+            object(json!({"name": "a", "postgres": {"host": "h", "port": 1, "schema": "s"}}));
+        apply_changes(
+            &mut target,
+            &object(json!({"name": "b", "id": "x", "postgres": {"port": 2, "schema": null}})),
+        );
+        assert_eq!(
+            target,
+            object(json!({"name": "b", "postgres": {"host": "h", "port": 2}}))
+        );
+    }
+
+    #[test]
+    fn protected_fields_found_at_any_depth() {
+        let stored =
+            object(json!({"host": "a", "s3": {"bucket_name": "b"}, "postgres": {"host": "h"}}));
+        let same = object(json!({"postgres": {"host": "h"}}));
+        assert!(changed_protected_fields(&stored, &same).is_empty());
+        let changes = object(json!({
+            "postgres": {"host": "evil"},
+            "s3": {"bucket_name": "other"},
+            "mysql": {"host": "new"},
+        }));
+        let mut found = changed_protected_fields(&stored, &changes);
+        found.sort();
+        assert_eq!(found, ["mysql.host", "postgres.host", "s3.bucket_name"]);
     }
 
     #[test]

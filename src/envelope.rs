@@ -24,6 +24,23 @@ pub fn success<T: Serialize>(data: T, message: impl Into<String>) -> Response {
     (StatusCode::OK, Json(body)).into_response()
 }
 
+/// A successful list page with `has_next` and, when there is a next page,
+/// `next_url`.
+pub fn success_page<T: Serialize>(
+    data: T,
+    message: impl Into<String>,
+    next_url: Option<String>,
+) -> Response {
+    let body = serde_json::json!({
+        "status": "success",
+        "data": data,
+        "message": message.into(),
+        "has_next": next_url.is_some(),
+        "next_url": next_url,
+    });
+    (StatusCode::OK, Json(body)).into_response()
+}
+
 /// The body of an error answer.
 pub fn error_body(message: impl Into<String>) -> Json<Envelope<Value>> {
     Json(Envelope {

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod cors;
 pub mod crypto;
@@ -11,6 +12,10 @@ pub mod destination;
 pub mod envelope;
 pub mod error;
 pub mod json;
+pub mod pagination;
+pub mod probe;
+pub mod rate_limit;
 pub mod routes;
+pub mod sshkey;
 pub mod startup;
 pub mod store;

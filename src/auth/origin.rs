@@ -88,20 +88,31 @@ impl Origin {
         })
     }
 
-    /// `host:port` with the effective port, or the host alone when the
-    /// origin names neither scheme nor port.
-    pub fn host_port(&self) -> String {
-        match self.effective_port() {
-            Some(port) => format!("{}:{port}", self.host),
-            None => self.host.clone(),
+    /// The form under which a vouched origin is stored: `scheme://host`
+    /// with the port only when it is not the scheme's default, or
+    /// `host[:port]` for an origin without scheme.
+    pub fn canonical(&self) -> String {
+        match &self.scheme {
+            Some(scheme) => {
+                let default = if scheme == "https" { 443 } else { 80 };
+                match self.port.filter(|port| *port != default) {
+                    Some(port) => format!("{scheme}://{}:{port}", self.host),
+                    None => format!("{scheme}://{}", self.host),
+                }
+            }
+            None => self.to_string(),
         }
     }
 
-    /// Keys under which a stored origin matching this one may be found.
+    /// Stored forms that a browser origin matches: its canonical form, and
+    /// the scheme-less forms a mint may have used for the same host and port.
     pub fn lookup_keys(&self) -> Vec<String> {
-        let mut keys = vec![self.host_port()];
-        if matches!(self.effective_port(), Some(80 | 443)) {
-            keys.push(self.host.clone());
+        let mut keys = vec![self.canonical()];
+        if let Some(port) = self.effective_port() {
+            keys.push(format!("{}:{port}", self.host));
+            if port == 80 || port == 443 {
+                keys.push(self.host.clone());
+            }
         }
         keys
     }
@@ -213,6 +224,18 @@ mod tests {
     fn missing_port_matches_only_default_port() {
         assert!(origin("https://app.example.com").matches(&origin("app.example.com")));
         assert!(!origin("http://app.example.com:8080").matches(&origin("app.example.com")));
+    }
+
+    #[test]
+    fn lookup_keys_cover_scheme_less_mints() {
+        let browser = origin("http://localhost:3000");
+        let keys = browser.lookup_keys();
+        assert!(keys.contains(&origin("localhost:3000").canonical()));
+        assert!(keys.contains(&origin("http://localhost:3000").canonical()));
+        assert!(!keys.contains(&origin("https://localhost:3000").canonical()));
+        let default_port = origin("https://app.example.com").lookup_keys();
+        assert!(default_port.contains(&origin("https://app.example.com:443").canonical()));
+        assert!(default_port.contains(&origin("app.example.com").canonical()));
     }
 
     #[test]

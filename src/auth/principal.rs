@@ -14,7 +14,7 @@ use super::token::{self, Claims, Scope};
 use crate::app::AppState;
 use crate::crypto::MasterKey;
 use crate::error::ApiError;
-use crate::store::Tenant;
+use crate::store::{Destination, Tenant};
 
 /// A first-party server authenticated by `X-API-KEY`.
 #[derive(Debug, Clone)]
@@ -203,24 +203,88 @@ impl Principal {
         master_key: &MasterKey,
         destination: &Map<String, Value>,
     ) -> Result<(), ApiError> {
-        let scoped = match self {
-            Principal::ApiKey(_) => return Ok(()),
-            Principal::Scoped(scoped) => scoped,
+        match self {
+            Principal::ApiKey(_) => Ok(()),
+            Principal::Scoped(scoped) => scoped.check_post_body(master_key, destination),
+        }
+    }
+
+    /// Allows reading one saved destination and its transfers. A GET token
+    /// reads every destination of its recipient; a POST token only the one
+    /// it is bound to. Another recipient's destination reads as not found.
+    pub fn authorize_destination_read(&self, destination: &Destination) -> Result<(), ApiError> {
+        let Principal::Scoped(scoped) = self else {
+            return Ok(());
         };
+        scoped.check_recipient(destination)?;
+        if scoped.claims.scope == Scope::Post && scoped.claims.dst_id != Some(destination.id) {
+            return Err(forbid(format!(
+                "this POST-scope token is not bound to destination {}; use a GET-scope token",
+                destination.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Allows changing (or testing with changes) a saved destination.
+    /// Empty `changes` only read the destination, which any token of the
+    /// recipient may. Otherwise a POST-scope token must have been minted
+    /// from exactly these changes, and may not change `host` or
+    /// `bucket_name` at any nesting level.
+    pub fn authorize_destination_change(
+        &self,
+        master_key: &MasterKey,
+        destination: &Destination,
+        stored: &Map<String, Value>,
+        changes: &Map<String, Value>,
+    ) -> Result<(), ApiError> {
+        let Principal::Scoped(scoped) = self else {
+            return Ok(());
+        };
+        scoped.check_recipient(destination)?;
+        if crate::auth::fingerprint::details(changes).is_empty() {
+            return Ok(());
+        }
+        if let Some(bound) = scoped.claims.dst_id
+            && bound != destination.id
+        {
+            return Err(forbid(format!(
+                "this token is bound to destination {bound}, not {}",
+                destination.id
+            )));
+        }
+        scoped.check_post_body(master_key, changes)?;
+
+        let protected = crate::destination::changed_protected_fields(stored, changes);
+        if !protected.is_empty() {
+            return Err(forbid(format!(
+                "a scoped token cannot change {}; ask the application's server to change it with \
+                 an API key",
+                protected.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Allows deleting a saved destination: an API key, or a POST-scope
+    /// token bound to that destination's id.
+    pub fn authorize_destination_delete(&self, destination: &Destination) -> Result<(), ApiError> {
+        let Principal::Scoped(scoped) = self else {
+            return Ok(());
+        };
+        scoped.check_recipient(destination)?;
         if scoped.claims.scope != Scope::Post {
             return Err(forbid(
-                "this route needs a POST-scope token; the token has GET scope".to_owned(),
+                "deleting a destination needs a POST-scope token bound to it; the token has GET \
+                 scope"
+                    .to_owned(),
             ));
         }
-        scoped.check_identity(destination)?;
-
-        let details = fingerprint::details(destination);
-        if Some(fingerprint::fingerprint(master_key, &details)) != scoped.claims.dst {
-            let body_fields = fingerprint::field_digests(master_key, &details);
-            let token_fields = scoped.claims.dstf.clone().unwrap_or_default();
-            return Err(forbid(fingerprint::describe_difference(
-                &token_fields,
-                &body_fields,
+        if scoped.claims.dst_id != Some(destination.id) {
+            return Err(forbid(format!(
+                "this token is not bound to destination {}; mint it from the existing \
+                 destination, id included",
+                destination.id
             )));
         }
         Ok(())
@@ -228,7 +292,46 @@ impl Principal {
 }
 
 impl ScopedPrincipal {
-    /// Identity fields in a body, when present, must equal the token's.
+    /// A destination of another recipient reads as not found, so a token
+    /// cannot learn which ids exist elsewhere.
+    fn check_recipient(&self, destination: &Destination) -> Result<(), ApiError> {
+        if destination.recipient_id != self.recipient_id {
+            return Err(ApiError::NotFound(format!(
+                "destination {} not found",
+                destination.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// A POST-scope body must carry the token's identity, if any, and
+    /// match its fingerprint.
+    fn check_post_body(
+        &self,
+        master_key: &MasterKey,
+        destination: &Map<String, Value>,
+    ) -> Result<(), ApiError> {
+        if self.claims.scope != Scope::Post {
+            return Err(forbid(
+                "this route needs a POST-scope token; the token has GET scope".to_owned(),
+            ));
+        }
+        self.check_identity(destination)?;
+
+        let details = fingerprint::details(destination);
+        if Some(fingerprint::fingerprint(master_key, &details)) != self.claims.dst {
+            let body_fields = fingerprint::field_digests(master_key, &details);
+            let token_fields = self.claims.dstf.clone().unwrap_or_default();
+            return Err(forbid(fingerprint::describe_difference(
+                &token_fields,
+                &body_fields,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Identity fields in a body, when present and not empty, must equal
+    /// the token's. The SDK's default destination carries `""` for them.
     fn check_identity(&self, destination: &Map<String, Value>) -> Result<(), ApiError> {
         let mismatch = |field: &str| {
             forbid(format!(
@@ -237,17 +340,20 @@ impl ScopedPrincipal {
         };
         match destination.get("id_in_provider_system") {
             None | Some(Value::Null) => {}
+            Some(Value::String(value)) if value.is_empty() => {}
             Some(Value::String(value)) if *value == self.claims.sub => {}
             Some(_) => return Err(mismatch("id_in_provider_system")),
         }
         match destination.get("recipient_id") {
             None | Some(Value::Null) => {}
+            Some(Value::String(value)) if value.is_empty() => {}
             Some(Value::String(value))
                 if Uuid::parse_str(value).ok() == Some(self.recipient_id) => {}
             Some(_) => return Err(mismatch("recipient_id")),
         }
         match destination.get("id") {
             None | Some(Value::Null) => {}
+            Some(Value::String(value)) if value.is_empty() => {}
             Some(Value::String(value))
                 if self.claims.dst_id.is_some()
                     && Uuid::parse_str(value).ok() == self.claims.dst_id => {}

@@ -1,8 +1,14 @@
 //! HTTP routes, one module per resource.
 
+mod catalog;
+mod connection;
 mod destinations;
 mod jwks;
+mod recipients;
+mod ssh;
 mod tokens;
+mod transfers;
+mod vendors;
 
 use axum::Router;
 use uuid::Uuid;
@@ -12,11 +18,18 @@ use crate::destination::Identity;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Recipient, Tenant};
 
+pub use ssh::seal_context as ssh_seal_context;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(tokens::router())
         .merge(destinations::router())
         .merge(jwks::router())
+        .merge(transfers::router())
+        .merge(catalog::router())
+        .merge(recipients::router())
+        .merge(ssh::router())
+        .merge(vendors::router())
 }
 
 /// Finds the recipient an identity names within `tenant`. An
