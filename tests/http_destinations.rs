@@ -162,6 +162,16 @@ async fn body_must_match_token(backend: Backend) {
         );
     }
 
+    // The SDK's default destination sends empty identity strings.
+    let mut with_empty_ids = destination.clone();
+    with_empty_ids["recipient_id"] = json!("");
+    with_empty_ids["id_in_provider_system"] = json!("");
+    let empty_token = app
+        .mint_token(&key, &mint_body("tenant-a", &with_empty_ids))
+        .await;
+    let (status, answer) = create(&app, &empty_token, &with_empty_ids).await;
+    assert_eq!(status, 200, "{answer}");
+
     // Identity fields and nulls do not take part in the fingerprint.
     let mut with_identity = destination.clone();
     with_identity["id_in_provider_system"] = json!("tenant-a");
