@@ -9,9 +9,10 @@ use std::path::Path;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use common::db::{Backend, TestDb};
 use scopegate::store::{
-    Destination, Environment, Model, NewApiKey, NewDestination, Organization, Page, Product,
-    Recipient, SigningKeyRecord, SshKeyRecord, StoreError, StoreResult, Tenant, Transfer,
-    TransferFilter, TransferStatus,
+    ApiKeyRecord, ApiKeyRole, AuditEvent, AuditFilter, Destination, Environment, Model, NewApiKey,
+    NewDestination, Organization, Page, Product, Recipient, SealedKind, SealedValue,
+    SigningKeyRecord, SshKeyRecord, StoreError, StoreResult, Tenant, Transfer, TransferFilter,
+    TransferStatus,
 };
 use serde_json::json;
 use tokio::task::JoinError;
@@ -94,6 +95,27 @@ contract_tests! {
     recipient_products_isolation => case_recipient_products_isolation,
     models_for_recipient => case_models_for_recipient,
     ssh_keys => case_ssh_keys,
+    api_key_role_roundtrip => case_api_key_role_roundtrip,
+    api_key_get => case_api_key_get,
+    api_key_expiry => case_api_key_expiry,
+    api_key_touch => case_api_key_touch,
+    signing_key_retire => case_signing_key_retire,
+    audit_event_roundtrip => case_audit_event_roundtrip,
+    audit_event_isolation => case_audit_event_isolation,
+    audit_event_pages => case_audit_event_pages,
+    audit_event_filters => case_audit_event_filters,
+    recipient_insert => case_recipient_insert,
+    recipient_rename => case_recipient_rename,
+    recipient_pages => case_recipient_pages,
+    recipient_list_filter => case_recipient_list_filter,
+    recipient_delete => case_recipient_delete,
+    recipient_delete_conflict => case_recipient_delete_conflict,
+    recipient_delete_cascade => case_recipient_delete_cascade,
+    recipient_delete_isolation => case_recipient_delete_isolation,
+    destination_pages => case_destination_pages,
+    destination_list_isolation => case_destination_list_isolation,
+    sealed_values_list => case_sealed_values_list,
+    sealed_value_replace => case_sealed_value_replace,
 }
 
 /// Re-raises a panic of a case with the backend it ran on.
@@ -165,6 +187,7 @@ fn new_api_key(tenant: Tenant, created_at: DateTime<Utc>) -> NewApiKey {
         id: Uuid::new_v4(),
         tenant,
         name: Some("ci deploy".to_owned()),
+        role: ApiKeyRole::Standard,
         key_hash: random_hash(),
         display_prefix: "sg_test_ab12".to_owned(),
         created_at,
@@ -1668,24 +1691,12 @@ async fn case_transfer_tenant_isolation(db: &TestDb) {
     assert_eq!(found, Some(transfer));
 }
 
-/// Inserts eight transfers whose submission times repeat, so page
-/// boundaries fall between rows with equal `submitted_at`. The offsets of
-/// 1 µs and 500 ms give RFC 3339 texts with 0, 6 and 3 fraction digits.
+/// Inserts eight transfers submitted at the times of [`paging_times`], so
+/// page boundaries fall between rows with equal `submitted_at`.
 async fn insert_paging_transfers(db: &TestDb, destination: &Destination) -> Vec<Transfer> {
-    let start = whole_second();
-    let offsets = [
-        TimeDelta::milliseconds(500),
-        TimeDelta::zero(),
-        TimeDelta::seconds(1),
-        TimeDelta::microseconds(1),
-        TimeDelta::zero(),
-        TimeDelta::zero(),
-        TimeDelta::microseconds(1),
-        TimeDelta::zero(),
-    ];
-    let mut transfers = Vec::with_capacity(offsets.len());
-    for offset in offsets {
-        transfers.push(insert_transfer(db, &new_transfer(destination, start + offset)).await);
+    let mut transfers = Vec::new();
+    for submitted_at in paging_times() {
+        transfers.push(insert_transfer(db, &new_transfer(destination, submitted_at)).await);
     }
     transfers
 }
@@ -1758,7 +1769,11 @@ async fn case_transfer_pages_descending(db: &TestDb) {
 
     // A cursor whose id lies between the ids of rows with the same time
     // keeps exactly the rows before it in the page's order.
-    let start = whole_second();
+    let start = transfers
+        .iter()
+        .map(|transfer| transfer.submitted_at)
+        .min()
+        .expect("no transfers were inserted");
     let tied: Vec<Uuid> = sorted_transfer_ids(
         &transfers
             .iter()
@@ -2729,6 +2744,1566 @@ async fn case_ssh_keys(db: &TestDb) {
             "{label}: expected Conflict, got {result:?}"
         );
     }
+}
+
+/// Sort value and id of one listed row: the pair that keyset paging orders
+/// by and that `Page::after` names.
+type RowKey = (DateTime<Utc>, Uuid);
+
+/// Returns eight times, four of them equal to the earliest, so page
+/// boundaries fall between rows with equal times. The offsets of 1 µs and
+/// 500 ms from a whole second give RFC 3339 texts with 0, 6 and 3 fraction
+/// digits.
+fn paging_times() -> Vec<DateTime<Utc>> {
+    let start = whole_second();
+    [
+        TimeDelta::milliseconds(500),
+        TimeDelta::zero(),
+        TimeDelta::seconds(1),
+        TimeDelta::microseconds(1),
+        TimeDelta::zero(),
+        TimeDelta::zero(),
+        TimeDelta::microseconds(1),
+        TimeDelta::zero(),
+    ]
+    .into_iter()
+    .map(|offset| start + offset)
+    .collect()
+}
+
+/// Returns the ids of `keys` in the order a keyset listing must use.
+fn sorted_key_ids(keys: &[RowKey], descending: bool) -> Vec<Uuid> {
+    let mut keys = keys.to_vec();
+    keys.sort();
+    if descending {
+        keys.reverse();
+    }
+    keys.into_iter().map(|(_, id)| id).collect()
+}
+
+/// A listing of `Store` that pages by `(created_at, id)`.
+enum Listing {
+    Recipients {
+        id_in_provider_system: Option<String>,
+    },
+    Destinations {
+        recipient_id: Option<Uuid>,
+    },
+    AuditEvents(AuditFilter),
+}
+
+impl Listing {
+    const ALL_RECIPIENTS: Listing = Listing::Recipients {
+        id_in_provider_system: None,
+    };
+    const ALL_DESTINATIONS: Listing = Listing::Destinations { recipient_id: None };
+
+    /// Lists one page and returns the key of each row.
+    async fn list(&self, db: &TestDb, tenant: Tenant, page: &Page) -> Vec<RowKey> {
+        match self {
+            Listing::Recipients {
+                id_in_provider_system,
+            } => db
+                .store
+                .list_recipients(tenant, id_in_provider_system.as_deref(), page)
+                .await
+                .expect("list_recipients failed")
+                .iter()
+                .map(|recipient| (recipient.created_at, recipient.id))
+                .collect(),
+            Listing::Destinations { recipient_id } => db
+                .store
+                .list_destinations(tenant, *recipient_id, page)
+                .await
+                .expect("list_destinations failed")
+                .iter()
+                .map(|destination| (destination.created_at, destination.id))
+                .collect(),
+            Listing::AuditEvents(filter) => db
+                .store
+                .list_audit_events(tenant, filter, page)
+                .await
+                .expect("list_audit_events failed")
+                .iter()
+                .map(|event| (event.created_at, event.id))
+                .collect(),
+        }
+    }
+}
+
+/// Lists every row of `listing` page by page, following `Page::after`, and
+/// returns the ids of each page.
+async fn listing_pages(
+    db: &TestDb,
+    tenant: Tenant,
+    listing: &Listing,
+    limit: u32,
+    descending: bool,
+) -> Vec<Vec<Uuid>> {
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Page {
+            limit,
+            after,
+            descending,
+        };
+        let keys = listing.list(db, tenant, &page).await;
+        assert!(
+            keys.len() <= limit as usize,
+            "a page of limit {limit} returned {} rows",
+            keys.len()
+        );
+        let Some(last) = keys.last() else {
+            break;
+        };
+        after = Some(*last);
+        pages.push(keys.iter().map(|(_, id)| *id).collect());
+        assert!(pages.len() <= 100, "pagination does not end");
+    }
+    pages
+}
+
+/// Lists the ids of `listing` in one ascending page.
+async fn listed_ids(db: &TestDb, tenant: Tenant, listing: &Listing) -> Vec<Uuid> {
+    let page = Page {
+        limit: 1000,
+        after: None,
+        descending: false,
+    };
+    let keys = listing.list(db, tenant, &page).await;
+    keys.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Checks keyset paging of `listing` in both directions, where `keys` are
+/// exactly the rows the listing returns for `tenant` and carry the times
+/// of [`paging_times`].
+async fn check_keyset_paging(db: &TestDb, tenant: Tenant, listing: &Listing, keys: &[RowKey]) {
+    // The earliest of the paging times is the one that four rows share.
+    let start = keys
+        .iter()
+        .map(|(time, _)| *time)
+        .min()
+        .expect("no rows to page through");
+    for descending in [false, true] {
+        let direction = if descending {
+            "descending"
+        } else {
+            "ascending"
+        };
+        let expected = sorted_key_ids(keys, descending);
+
+        let pages = listing_pages(db, tenant, listing, 3, descending).await;
+        let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![3, 3, 2], "{direction}: page sizes");
+        assert_eq!(pages.concat(), expected, "{direction}: pages of three rows");
+
+        let single = listing_pages(db, tenant, listing, 1, descending).await;
+        assert_eq!(single.concat(), expected, "{direction}: pages of one row");
+
+        let whole = listing_pages(db, tenant, listing, 100, descending).await;
+        assert_eq!(
+            whole,
+            vec![expected.clone()],
+            "{direction}: one page larger than the result"
+        );
+
+        // A cursor whose id lies between the ids of rows with the same time
+        // keeps exactly the rows after it in the page's order.
+        let tied_keys: Vec<RowKey> = keys
+            .iter()
+            .filter(|(time, _)| *time == start)
+            .copied()
+            .collect();
+        let tied = sorted_key_ids(&tied_keys, descending);
+        let position = expected
+            .iter()
+            .position(|id| *id == tied[1])
+            .expect("the tied row is missing from the expected order");
+        let page = Page {
+            limit: 100,
+            after: Some((start, tied[1])),
+            descending,
+        };
+        let after_cursor: Vec<Uuid> = listing
+            .list(db, tenant, &page)
+            .await
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        assert_eq!(
+            after_cursor,
+            expected[position + 1..].to_vec(),
+            "{direction}: cursor between rows of equal time"
+        );
+
+        let last = keys
+            .iter()
+            .find(|(_, id)| Some(id) == expected.last())
+            .expect("the last row is missing");
+        let page = Page {
+            limit: 100,
+            after: Some(*last),
+            descending,
+        };
+        let beyond = listing.list(db, tenant, &page).await;
+        assert!(
+            beyond.is_empty(),
+            "{direction}: no rows follow the last one"
+        );
+
+        let empty_page = Page {
+            limit: 0,
+            after: None,
+            descending,
+        };
+        let none = listing.list(db, tenant, &empty_page).await;
+        assert!(none.is_empty(), "{direction}: a page of limit 0");
+    }
+}
+
+async fn case_api_key_role_roundtrip(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let admin = NewApiKey {
+        role: ApiKeyRole::Admin,
+        ..new_api_key(staging(&acme), now())
+    };
+    let standard = new_api_key(staging(&acme), now());
+
+    let inserted = db
+        .store
+        .insert_api_key(&admin)
+        .await
+        .expect("insert_api_key failed");
+    assert_eq!(inserted.role, ApiKeyRole::Admin);
+
+    let by_hash = db
+        .store
+        .find_api_key_by_hash(&admin.key_hash)
+        .await
+        .expect("find_api_key_by_hash failed");
+    assert_eq!(by_hash, Some(inserted.clone()));
+
+    let by_id = db
+        .store
+        .get_api_key(admin.id)
+        .await
+        .expect("get_api_key failed");
+    assert_eq!(by_id, Some(inserted));
+
+    let standard_record = db
+        .store
+        .insert_api_key(&standard)
+        .await
+        .expect("insert_api_key failed");
+    assert_eq!(standard_record.role, ApiKeyRole::Standard);
+    let standard_by_id = db
+        .store
+        .get_api_key(standard.id)
+        .await
+        .expect("get_api_key failed")
+        .expect("the standard key is missing");
+    assert_eq!(standard_by_id.role, ApiKeyRole::Standard);
+}
+
+async fn case_api_key_get(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let acme_key = db
+        .store
+        .insert_api_key(&new_api_key(staging(&acme), now()))
+        .await
+        .expect("insert_api_key failed");
+    let globex_key = db
+        .store
+        .insert_api_key(&new_api_key(production(&globex), now()))
+        .await
+        .expect("insert_api_key failed");
+
+    for expected in [&acme_key, &globex_key] {
+        let found = db
+            .store
+            .get_api_key(expected.id)
+            .await
+            .expect("get_api_key failed");
+        assert_eq!(found.as_ref(), Some(expected), "keys of any organization");
+    }
+
+    let unknown = db
+        .store
+        .get_api_key(Uuid::new_v4())
+        .await
+        .expect("get_api_key of an unknown id failed");
+    assert_eq!(unknown, None);
+}
+
+async fn case_api_key_expiry(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let key = db
+        .store
+        .insert_api_key(&new_api_key(staging(&acme), now()))
+        .await
+        .expect("insert_api_key failed");
+    let neighbor = db
+        .store
+        .insert_api_key(&new_api_key(staging(&acme), now()))
+        .await
+        .expect("insert_api_key failed");
+
+    let expires_at = now() + TimeDelta::days(30);
+    let with_expiry = db
+        .store
+        .set_api_key_expiry(key.id, Some(expires_at))
+        .await
+        .expect("set_api_key_expiry failed")
+        .expect("set_api_key_expiry returned None for an existing key");
+    assert_eq!(
+        with_expiry,
+        ApiKeyRecord {
+            expires_at: Some(expires_at),
+            ..key.clone()
+        },
+        "only expires_at changes"
+    );
+    let found = db
+        .store
+        .get_api_key(key.id)
+        .await
+        .expect("get_api_key failed");
+    assert_eq!(found, Some(with_expiry));
+
+    let past = now() - TimeDelta::seconds(1);
+    let expired = db
+        .store
+        .set_api_key_expiry(key.id, Some(past))
+        .await
+        .expect("set_api_key_expiry failed")
+        .expect("set_api_key_expiry returned None");
+    assert_eq!(expired.expires_at, Some(past));
+    assert!(!expired.is_usable(Utc::now()));
+
+    let cleared = db
+        .store
+        .set_api_key_expiry(key.id, None)
+        .await
+        .expect("clearing the expiry failed")
+        .expect("set_api_key_expiry returned None");
+    assert_eq!(cleared, key, "clearing restores the key as inserted");
+
+    let untouched = db
+        .store
+        .get_api_key(neighbor.id)
+        .await
+        .expect("get_api_key failed");
+    assert_eq!(untouched, Some(neighbor), "another key keeps its expiry");
+
+    let unknown = db
+        .store
+        .set_api_key_expiry(Uuid::new_v4(), Some(expires_at))
+        .await
+        .expect("set_api_key_expiry of an unknown id failed");
+    assert_eq!(unknown, None);
+}
+
+async fn last_used_at(db: &TestDb, id: Uuid) -> Option<DateTime<Utc>> {
+    db.store
+        .get_api_key(id)
+        .await
+        .expect("get_api_key failed")
+        .expect("the API key is missing")
+        .last_used_at
+}
+
+async fn case_api_key_touch(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let first = db
+        .store
+        .insert_api_key(&new_api_key(staging(&acme), now()))
+        .await
+        .expect("insert_api_key failed");
+    let second = db
+        .store
+        .insert_api_key(&new_api_key(production(&globex), now()))
+        .await
+        .expect("insert_api_key failed");
+    let untouched = db
+        .store
+        .insert_api_key(&new_api_key(staging(&acme), now()))
+        .await
+        .expect("insert_api_key failed");
+    let start = whole_second();
+
+    let half_second = start + TimeDelta::milliseconds(500);
+    db.store
+        .touch_api_keys(&[first.id, Uuid::new_v4(), second.id], half_second)
+        .await
+        .expect("touch_api_keys with an unknown id failed");
+    assert_eq!(last_used_at(db, first.id).await, Some(half_second));
+    assert_eq!(last_used_at(db, second.id).await, Some(half_second));
+    assert_eq!(
+        last_used_at(db, untouched.id).await,
+        None,
+        "a key not named stays unused"
+    );
+
+    // Earlier times, with 0 and 6 fraction digits, must not move it back.
+    for earlier in [start, start + TimeDelta::microseconds(1)] {
+        db.store
+            .touch_api_keys(&[first.id], earlier)
+            .await
+            .expect("touch_api_keys failed");
+        assert_eq!(
+            last_used_at(db, first.id).await,
+            Some(half_second),
+            "touch at {earlier} moved last_used_at backwards"
+        );
+    }
+
+    let later = start + TimeDelta::seconds(1);
+    db.store
+        .touch_api_keys(&[first.id], later)
+        .await
+        .expect("touch_api_keys failed");
+    assert_eq!(last_used_at(db, first.id).await, Some(later));
+    assert_eq!(
+        last_used_at(db, second.id).await,
+        Some(half_second),
+        "only the named keys change"
+    );
+
+    db.store
+        .touch_api_keys(&[], later + TimeDelta::seconds(1))
+        .await
+        .expect("touch_api_keys with no ids failed");
+    db.store
+        .touch_api_keys(&[Uuid::new_v4()], later + TimeDelta::seconds(1))
+        .await
+        .expect("touch_api_keys with only unknown ids failed");
+    assert_eq!(last_used_at(db, first.id).await, Some(later));
+    assert_eq!(last_used_at(db, untouched.id).await, None);
+}
+
+fn new_signing_key(kid: &str, created_at: DateTime<Utc>) -> SigningKeyRecord {
+    SigningKeyRecord {
+        kid: kid.to_owned(),
+        public_key: kid.as_bytes().to_vec(),
+        private_key_encrypted: [kid.as_bytes(), b"-sealed"].concat(),
+        created_at,
+        retired_at: None,
+    }
+}
+
+async fn case_signing_key_retire(db: &TestDb) {
+    let empty = db
+        .store
+        .list_all_signing_keys()
+        .await
+        .expect("list_all_signing_keys failed");
+    assert!(empty.is_empty());
+
+    let start = whole_second();
+    let newest = new_signing_key("key-c", start + TimeDelta::milliseconds(500));
+    let tied_b = new_signing_key("key-b", start);
+    let tied_a = new_signing_key("key-a", start);
+    let old = SigningKeyRecord {
+        retired_at: Some(start - TimeDelta::days(1)),
+        ..new_signing_key("key-0", start - TimeDelta::days(30))
+    };
+    for key in [&newest, &tied_b, &tied_a, &old] {
+        db.store
+            .insert_signing_key(key)
+            .await
+            .expect("insert_signing_key failed");
+    }
+
+    let retired_at = now();
+    let changed = db
+        .store
+        .retire_signing_key("key-b", retired_at)
+        .await
+        .expect("retire_signing_key failed");
+    assert!(changed);
+
+    let again = db
+        .store
+        .retire_signing_key("key-b", retired_at + TimeDelta::seconds(5))
+        .await
+        .expect("second retire_signing_key failed");
+    assert!(!again, "retiring a retired key changes nothing");
+
+    let already_retired = db
+        .store
+        .retire_signing_key("key-0", retired_at)
+        .await
+        .expect("retire_signing_key failed");
+    assert!(!already_retired);
+
+    let unknown = db
+        .store
+        .retire_signing_key("key-missing", retired_at)
+        .await
+        .expect("retire_signing_key of an unknown kid failed");
+    assert!(!unknown);
+
+    let retired_b = SigningKeyRecord {
+        retired_at: Some(retired_at),
+        ..tied_b.clone()
+    };
+    let all = db
+        .store
+        .list_all_signing_keys()
+        .await
+        .expect("list_all_signing_keys failed");
+    assert_eq!(
+        all,
+        vec![old.clone(), tied_a.clone(), retired_b, newest.clone()],
+        "every key, oldest first, then by kid, keeping the first retirement time"
+    );
+
+    let active = db
+        .store
+        .list_signing_keys()
+        .await
+        .expect("list_signing_keys failed");
+    assert_eq!(active, vec![tied_a, newest], "retired keys are not active");
+}
+
+fn new_audit_event(tenant: Tenant, action: &str, created_at: DateTime<Utc>) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::new_v4(),
+        tenant,
+        action: action.to_owned(),
+        api_key_id: None,
+        recipient_id: None,
+        details: json!({"origin": "https://app.example.com", "models": ["orders"]}),
+        created_at,
+    }
+}
+
+async fn insert_audit_event(db: &TestDb, event: &AuditEvent) {
+    db.store
+        .insert_audit_event(event)
+        .await
+        .expect("insert_audit_event failed");
+}
+
+async fn case_audit_event_roundtrip(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let full = AuditEvent {
+        api_key_id: Some(Uuid::new_v4()),
+        recipient_id: Some(Uuid::new_v4()),
+        details: json!({"scopes": ["read", "write"], "ttl_seconds": 900, "note": null}),
+        ..new_audit_event(tenant, "token.minted", now())
+    };
+    let bare = new_audit_event(
+        tenant,
+        "api_key.created",
+        full.created_at + TimeDelta::seconds(1),
+    );
+    insert_audit_event(db, &full).await;
+    insert_audit_event(db, &bare).await;
+
+    let page = Page {
+        limit: 10,
+        after: None,
+        descending: false,
+    };
+    let listed = db
+        .store
+        .list_audit_events(tenant, &AuditFilter::default(), &page)
+        .await
+        .expect("list_audit_events failed");
+    assert_eq!(listed, vec![full.clone(), bare]);
+
+    let result = db.store.insert_audit_event(&full).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "duplicate event id: expected Conflict, got {result:?}"
+    );
+
+    let orphan = new_audit_event(unknown_tenant(), "token.minted", now());
+    let result = db.store.insert_audit_event(&orphan).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound(_))),
+        "unknown organization: expected NotFound, got {result:?}"
+    );
+}
+
+async fn case_audit_event_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let recipient_id = Uuid::new_v4();
+    let own = AuditEvent {
+        recipient_id: Some(recipient_id),
+        ..new_audit_event(tenant, "token.minted", now())
+    };
+    insert_audit_event(db, &own).await;
+
+    for other in [staging(&globex), production(&acme)] {
+        let filters = [
+            AuditFilter::default(),
+            AuditFilter {
+                recipient_id: Some(recipient_id),
+                ..AuditFilter::default()
+            },
+            AuditFilter {
+                action: Some("token.minted".to_owned()),
+                ..AuditFilter::default()
+            },
+        ];
+        for filter in filters {
+            let listed = listed_ids(db, other, &Listing::AuditEvents(filter)).await;
+            assert!(
+                listed.is_empty(),
+                "audit events listed for tenant {other:?}"
+            );
+        }
+    }
+
+    let listed = listed_ids(db, tenant, &Listing::AuditEvents(AuditFilter::default())).await;
+    assert_eq!(listed, vec![own.id]);
+}
+
+async fn case_audit_event_pages(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let mut keys = Vec::new();
+    for created_at in paging_times() {
+        let event = new_audit_event(tenant, "token.minted", created_at);
+        insert_audit_event(db, &event).await;
+        keys.push((event.created_at, event.id));
+    }
+    let elsewhere = new_audit_event(production(&acme), "token.minted", whole_second());
+    insert_audit_event(db, &elsewhere).await;
+
+    check_keyset_paging(
+        db,
+        tenant,
+        &Listing::AuditEvents(AuditFilter::default()),
+        &keys,
+    )
+    .await;
+}
+
+async fn case_audit_event_filters(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let first_recipient = Uuid::new_v4();
+    let second_recipient = Uuid::new_v4();
+    let start = whole_second();
+
+    let minted = AuditEvent {
+        recipient_id: Some(first_recipient),
+        ..new_audit_event(tenant, "token.minted", start)
+    };
+    let denied = AuditEvent {
+        recipient_id: Some(first_recipient),
+        ..new_audit_event(tenant, "token.denied", start + TimeDelta::microseconds(1))
+    };
+    let minted_other = AuditEvent {
+        recipient_id: Some(second_recipient),
+        ..new_audit_event(tenant, "token.minted", start + TimeDelta::milliseconds(500))
+    };
+    let key_created = AuditEvent {
+        api_key_id: Some(Uuid::new_v4()),
+        ..new_audit_event(tenant, "api_key.created", start + TimeDelta::seconds(1))
+    };
+    let production_event = AuditEvent {
+        recipient_id: Some(first_recipient),
+        ..new_audit_event(production(&acme), "token.minted", start)
+    };
+    for event in [
+        &minted,
+        &denied,
+        &minted_other,
+        &key_created,
+        &production_event,
+    ] {
+        insert_audit_event(db, event).await;
+    }
+
+    let cases = [
+        (
+            "no filter",
+            AuditFilter::default(),
+            vec![minted.id, denied.id, minted_other.id, key_created.id],
+        ),
+        (
+            "recipient",
+            AuditFilter {
+                recipient_id: Some(first_recipient),
+                ..AuditFilter::default()
+            },
+            vec![minted.id, denied.id],
+        ),
+        (
+            "unknown recipient",
+            AuditFilter {
+                recipient_id: Some(Uuid::new_v4()),
+                ..AuditFilter::default()
+            },
+            vec![],
+        ),
+        (
+            "action",
+            AuditFilter {
+                action: Some("token.minted".to_owned()),
+                ..AuditFilter::default()
+            },
+            vec![minted.id, minted_other.id],
+        ),
+        (
+            "action without rows",
+            AuditFilter {
+                action: Some("token.revoked".to_owned()),
+                ..AuditFilter::default()
+            },
+            vec![],
+        ),
+        (
+            "from is inclusive",
+            AuditFilter {
+                from: Some(denied.created_at),
+                ..AuditFilter::default()
+            },
+            vec![denied.id, minted_other.id, key_created.id],
+        ),
+        (
+            "until is exclusive",
+            AuditFilter {
+                until: Some(minted_other.created_at),
+                ..AuditFilter::default()
+            },
+            vec![minted.id, denied.id],
+        ),
+        (
+            "time window",
+            AuditFilter {
+                from: Some(denied.created_at),
+                until: Some(key_created.created_at),
+                ..AuditFilter::default()
+            },
+            vec![denied.id, minted_other.id],
+        ),
+        (
+            "empty time window",
+            AuditFilter {
+                from: Some(denied.created_at),
+                until: Some(denied.created_at),
+                ..AuditFilter::default()
+            },
+            vec![],
+        ),
+        (
+            "recipient and action",
+            AuditFilter {
+                recipient_id: Some(first_recipient),
+                action: Some("token.minted".to_owned()),
+                ..AuditFilter::default()
+            },
+            vec![minted.id],
+        ),
+        (
+            "every field",
+            AuditFilter {
+                recipient_id: Some(second_recipient),
+                action: Some("token.minted".to_owned()),
+                from: Some(start),
+                until: Some(key_created.created_at),
+            },
+            vec![minted_other.id],
+        ),
+    ];
+    for (label, filter, expected) in cases {
+        let listing = Listing::AuditEvents(filter);
+        let listed = listed_ids(db, tenant, &listing).await;
+        assert_eq!(listed, expected, "filter: {label}");
+
+        let mut reversed = expected.clone();
+        reversed.reverse();
+        let pages = listing_pages(db, tenant, &listing, 1, true).await;
+        assert_eq!(pages.concat(), reversed, "filter {label}, descending pages");
+    }
+}
+
+fn new_recipient(
+    tenant: Tenant,
+    id_in_provider_system: &str,
+    created_at: DateTime<Utc>,
+) -> Recipient {
+    Recipient {
+        id: Uuid::new_v4(),
+        tenant,
+        id_in_provider_system: id_in_provider_system.to_owned(),
+        name: Some(format!("Customer {id_in_provider_system}")),
+        created_at,
+    }
+}
+
+async fn insert_recipient(db: &TestDb, recipient: &Recipient) -> Recipient {
+    db.store
+        .insert_recipient(recipient)
+        .await
+        .expect("insert_recipient failed")
+}
+
+async fn case_recipient_insert(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+
+    let named = new_recipient(tenant, "user-1", now());
+    let inserted = insert_recipient(db, &named).await;
+    assert_eq!(inserted, named);
+    let found = db
+        .store
+        .get_recipient(tenant, named.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(found, Some(named.clone()));
+
+    let unnamed = Recipient {
+        name: None,
+        ..new_recipient(tenant, "user-2", now())
+    };
+    assert_eq!(insert_recipient(db, &unnamed).await, unnamed);
+
+    let upserted = db
+        .store
+        .upsert_recipient(tenant, "user-1")
+        .await
+        .expect("upsert_recipient failed");
+    assert_eq!(upserted, named, "upsert_recipient finds the inserted row");
+
+    let same_provider_id = new_recipient(tenant, "user-1", now());
+    let result = db.store.insert_recipient(&same_provider_id).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "duplicate id_in_provider_system: expected Conflict, got {result:?}"
+    );
+
+    let same_id = Recipient {
+        id_in_provider_system: "user-3".to_owned(),
+        ..named.clone()
+    };
+    let result = db.store.insert_recipient(&same_id).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "duplicate id: expected Conflict, got {result:?}"
+    );
+
+    for other in [staging(&globex), production(&acme)] {
+        let elsewhere = new_recipient(other, "user-1", now());
+        assert_eq!(
+            insert_recipient(db, &elsewhere).await,
+            elsewhere,
+            "one provider id may exist once per tenant"
+        );
+    }
+
+    let orphan = new_recipient(unknown_tenant(), "user-1", now());
+    let result = db.store.insert_recipient(&orphan).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound(_))),
+        "unknown organization: expected NotFound, got {result:?}"
+    );
+
+    assert_eq!(
+        listed_ids(db, tenant, &Listing::ALL_RECIPIENTS).await,
+        vec![named.id, unnamed.id],
+        "rejected inserts must not add rows"
+    );
+}
+
+async fn case_recipient_rename(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let recipient = insert_recipient(db, &new_recipient(tenant, "user-1", now())).await;
+    let neighbor = insert_recipient(db, &new_recipient(tenant, "user-2", now())).await;
+
+    let renamed = db
+        .store
+        .update_recipient_name(tenant, recipient.id, Some("Acme Retail"))
+        .await
+        .expect("update_recipient_name failed")
+        .expect("update_recipient_name returned None for an existing recipient");
+    assert_eq!(
+        renamed,
+        Recipient {
+            name: Some("Acme Retail".to_owned()),
+            ..recipient.clone()
+        },
+        "only the name changes"
+    );
+    let found = db
+        .store
+        .get_recipient(tenant, recipient.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(found, Some(renamed.clone()));
+
+    let cleared = db
+        .store
+        .update_recipient_name(tenant, recipient.id, None)
+        .await
+        .expect("clearing the name failed")
+        .expect("update_recipient_name returned None");
+    assert_eq!(cleared.name, None);
+
+    for other in [staging(&globex), production(&acme)] {
+        let result = db
+            .store
+            .update_recipient_name(other, recipient.id, Some("Hijacked"))
+            .await
+            .expect("update_recipient_name from another tenant failed");
+        assert_eq!(result, None, "recipient renamed by tenant {other:?}");
+    }
+
+    let unknown = db
+        .store
+        .update_recipient_name(tenant, Uuid::new_v4(), Some("Nobody"))
+        .await
+        .expect("update_recipient_name of an unknown id failed");
+    assert_eq!(unknown, None);
+
+    let stored = db
+        .store
+        .get_recipient(tenant, recipient.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(stored, Some(cleared), "rejected renames must not write");
+    let neighbor_stored = db
+        .store
+        .get_recipient(tenant, neighbor.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(
+        neighbor_stored,
+        Some(neighbor),
+        "another recipient keeps its name"
+    );
+}
+
+async fn case_recipient_pages(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let mut keys = Vec::new();
+    for (index, created_at) in paging_times().into_iter().enumerate() {
+        let recipient = insert_recipient(
+            db,
+            &new_recipient(tenant, &format!("user-{index}"), created_at),
+        )
+        .await;
+        keys.push((recipient.created_at, recipient.id));
+    }
+    for other in [staging(&globex), production(&acme)] {
+        insert_recipient(db, &new_recipient(other, "user-0", whole_second())).await;
+    }
+
+    check_keyset_paging(db, tenant, &Listing::ALL_RECIPIENTS, &keys).await;
+}
+
+async fn case_recipient_list_filter(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let start = whole_second();
+    let matching = insert_recipient(db, &new_recipient(tenant, "user-1", start)).await;
+    insert_recipient(db, &new_recipient(tenant, "user-10", start)).await;
+    insert_recipient(db, &new_recipient(tenant, "USER-1", start)).await;
+    insert_recipient(db, &new_recipient(staging(&globex), "user-1", start)).await;
+
+    let by_provider_id = |id: &str| Listing::Recipients {
+        id_in_provider_system: Some(id.to_owned()),
+    };
+    for descending in [false, true] {
+        let page = Page {
+            limit: 10,
+            after: None,
+            descending,
+        };
+        let listed = db
+            .store
+            .list_recipients(tenant, Some("user-1"), &page)
+            .await
+            .expect("list_recipients failed");
+        assert_eq!(
+            listed,
+            vec![matching.clone()],
+            "exact match only, descending {descending}"
+        );
+    }
+
+    let beyond = Page {
+        limit: 10,
+        after: Some((matching.created_at, matching.id)),
+        descending: false,
+    };
+    let after_match = db
+        .store
+        .list_recipients(tenant, Some("user-1"), &beyond)
+        .await
+        .expect("list_recipients failed");
+    assert!(after_match.is_empty(), "no rows follow the only match");
+
+    let unknown = listed_ids(db, tenant, &by_provider_id("user-2")).await;
+    assert!(unknown.is_empty(), "an unknown provider id lists nothing");
+
+    let other_environment = listed_ids(db, production(&acme), &by_provider_id("user-1")).await;
+    assert!(other_environment.is_empty());
+    let everyone = listed_ids(db, tenant, &Listing::ALL_RECIPIENTS).await;
+    assert_eq!(everyone.len(), 3);
+}
+
+/// A recipient with two destinations, each with one transfer.
+struct RecipientTree {
+    recipient: Recipient,
+    destinations: Vec<Destination>,
+    transfers: Vec<Transfer>,
+}
+
+async fn recipient_tree(db: &TestDb, tenant: Tenant, id_in_provider_system: &str) -> RecipientTree {
+    let recipient =
+        insert_recipient(db, &new_recipient(tenant, id_in_provider_system, now())).await;
+    let mut destinations = Vec::new();
+    let mut transfers = Vec::new();
+    for _ in 0..2 {
+        let destination = db
+            .store
+            .insert_destination(&new_destination(tenant, recipient.id, now()))
+            .await
+            .expect("insert_destination failed");
+        transfers.push(insert_transfer(db, &new_transfer(&destination, now())).await);
+        destinations.push(destination);
+    }
+    RecipientTree {
+        recipient,
+        destinations,
+        transfers,
+    }
+}
+
+async fn case_recipient_delete(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    insert_product(db, &new_product(tenant, "sales", &[])).await;
+    let recipient = insert_recipient(db, &new_recipient(tenant, "user-1", now())).await;
+    let neighbor = insert_recipient(db, &new_recipient(tenant, "user-2", now())).await;
+    for id in [recipient.id, neighbor.id] {
+        db.store
+            .set_recipient_products(tenant, id, &strings(&["sales"]))
+            .await
+            .expect("set_recipient_products failed");
+    }
+
+    let deleted = db
+        .store
+        .delete_recipient(tenant, recipient.id, false)
+        .await
+        .expect("delete_recipient failed");
+    assert!(deleted);
+    let found = db
+        .store
+        .get_recipient(tenant, recipient.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(found, None);
+    assert!(
+        recipient_products(db, tenant, recipient.id)
+            .await
+            .is_empty(),
+        "deleting a recipient must delete its product assignments"
+    );
+    assert_eq!(
+        recipient_products(db, tenant, neighbor.id).await,
+        strings(&["sales"]),
+        "another recipient keeps its products"
+    );
+
+    for cascade in [false, true] {
+        let again = db
+            .store
+            .delete_recipient(tenant, recipient.id, cascade)
+            .await
+            .expect("second delete_recipient failed");
+        assert!(!again, "a second delete must report a missing row");
+
+        let unknown = db
+            .store
+            .delete_recipient(tenant, Uuid::new_v4(), cascade)
+            .await
+            .expect("delete_recipient of an unknown id failed");
+        assert!(!unknown);
+    }
+}
+
+async fn case_recipient_delete_conflict(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let tree = recipient_tree(db, tenant, "user-1").await;
+
+    let result = db
+        .store
+        .delete_recipient(tenant, tree.recipient.id, false)
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict(_))),
+        "recipient with destinations: expected Conflict, got {result:?}"
+    );
+
+    let found = db
+        .store
+        .get_recipient(tenant, tree.recipient.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(
+        found,
+        Some(tree.recipient.clone()),
+        "a conflict must not delete"
+    );
+    let destinations = listed_ids(
+        db,
+        tenant,
+        &Listing::Destinations {
+            recipient_id: Some(tree.recipient.id),
+        },
+    )
+    .await;
+    assert_eq!(destinations, destination_ids(&tree.destinations));
+    let transfers = listed_transfer_ids(db, tenant, &TransferFilter::default()).await;
+    assert_eq!(transfers.len(), tree.transfers.len());
+}
+
+async fn case_recipient_delete_cascade(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let doomed = recipient_tree(db, tenant, "user-1").await;
+    let survivor = recipient_tree(db, tenant, "user-2").await;
+
+    let deleted = db
+        .store
+        .delete_recipient(tenant, doomed.recipient.id, true)
+        .await
+        .expect("delete_recipient with cascade failed");
+    assert!(deleted);
+
+    let found = db
+        .store
+        .get_recipient(tenant, doomed.recipient.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(found, None);
+    for destination in &doomed.destinations {
+        let found = db
+            .store
+            .get_destination(tenant, destination.id)
+            .await
+            .expect("get_destination failed");
+        assert_eq!(found, None, "cascade must delete the destinations");
+    }
+    for transfer in &doomed.transfers {
+        let found = db
+            .store
+            .get_transfer(tenant, transfer.id)
+            .await
+            .expect("get_transfer failed");
+        assert_eq!(found, None, "cascade must delete the transfers");
+    }
+
+    let destinations = listed_ids(db, tenant, &Listing::ALL_DESTINATIONS).await;
+    assert_eq!(destinations, destination_ids(&survivor.destinations));
+    let transfers = listed_transfer_ids(db, tenant, &TransferFilter::default()).await;
+    assert_eq!(transfers, transfer_ids(&survivor.transfers));
+}
+
+async fn case_recipient_delete_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let tree = recipient_tree(db, tenant, "user-1").await;
+
+    for other in [staging(&globex), production(&acme)] {
+        for cascade in [false, true] {
+            let deleted = db
+                .store
+                .delete_recipient(other, tree.recipient.id, cascade)
+                .await
+                .expect("delete_recipient from another tenant failed");
+            assert!(!deleted, "recipient deleted by tenant {other:?}");
+        }
+    }
+
+    let found = db
+        .store
+        .get_recipient(tenant, tree.recipient.id)
+        .await
+        .expect("get_recipient failed");
+    assert_eq!(found, Some(tree.recipient));
+    let destinations = listed_ids(db, tenant, &Listing::ALL_DESTINATIONS).await;
+    assert_eq!(destinations, destination_ids(&tree.destinations));
+    let transfers = listed_transfer_ids(db, tenant, &TransferFilter::default()).await;
+    assert_eq!(transfers, transfer_ids(&tree.transfers));
+}
+
+async fn case_destination_pages(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let first = insert_recipient(db, &new_recipient(tenant, "user-1", now())).await;
+    let second = insert_recipient(db, &new_recipient(tenant, "user-2", now())).await;
+    let mut keys = Vec::new();
+    let mut first_keys = Vec::new();
+    for (index, created_at) in paging_times().into_iter().enumerate() {
+        let owner = if index % 2 == 0 { &first } else { &second };
+        let destination = db
+            .store
+            .insert_destination(&new_destination(tenant, owner.id, created_at))
+            .await
+            .expect("insert_destination failed");
+        keys.push((destination.created_at, destination.id));
+        if owner.id == first.id {
+            first_keys.push((destination.created_at, destination.id));
+        }
+    }
+    for other in [staging(&globex), production(&acme)] {
+        let foreign = insert_recipient(db, &new_recipient(other, "user-1", now())).await;
+        db.store
+            .insert_destination(&new_destination(other, foreign.id, whole_second()))
+            .await
+            .expect("insert_destination failed");
+    }
+
+    check_keyset_paging(db, tenant, &Listing::ALL_DESTINATIONS, &keys).await;
+
+    let of_first = Listing::Destinations {
+        recipient_id: Some(first.id),
+    };
+    for descending in [false, true] {
+        let pages = listing_pages(db, tenant, &of_first, 1, descending).await;
+        assert_eq!(
+            pages.concat(),
+            sorted_key_ids(&first_keys, descending),
+            "one recipient's destinations, descending {descending}"
+        );
+    }
+
+    let listed = db
+        .store
+        .list_destinations(
+            tenant,
+            Some(first.id),
+            &Page {
+                limit: 100,
+                after: None,
+                descending: false,
+            },
+        )
+        .await
+        .expect("list_destinations failed");
+    assert!(
+        listed
+            .iter()
+            .all(|destination| destination.id_in_provider_system == "user-1"
+                && destination.tenant == tenant),
+        "rows carry their recipient's provider id and tenant"
+    );
+
+    let unknown = Listing::Destinations {
+        recipient_id: Some(Uuid::new_v4()),
+    };
+    assert!(listed_ids(db, tenant, &unknown).await.is_empty());
+}
+
+async fn case_destination_list_isolation(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let tenant = staging(&acme);
+    let tree = recipient_tree(db, tenant, "user-1").await;
+
+    for other in [staging(&globex), production(&acme)] {
+        for listing in [
+            Listing::ALL_DESTINATIONS,
+            Listing::Destinations {
+                recipient_id: Some(tree.recipient.id),
+            },
+        ] {
+            let listed = listed_ids(db, other, &listing).await;
+            assert!(
+                listed.is_empty(),
+                "destinations listed for tenant {other:?}"
+            );
+        }
+        let recipients = listed_ids(db, other, &Listing::ALL_RECIPIENTS).await;
+        assert!(
+            recipients.is_empty(),
+            "recipients listed for tenant {other:?}"
+        );
+    }
+
+    let own = listed_ids(db, tenant, &Listing::ALL_DESTINATIONS).await;
+    assert_eq!(own, destination_ids(&tree.destinations));
+}
+
+/// Collects sealed values into a set of `(kind, id, sealed)`, so two
+/// listings compare without regard to order.
+fn sealed_set(values: Vec<SealedValue>) -> HashSet<(SealedKind, String, Vec<u8>)> {
+    values
+        .into_iter()
+        .map(|value| (value.kind, value.id, value.sealed))
+        .collect()
+}
+
+async fn stored_sealed_values(db: &TestDb) -> HashSet<(SealedKind, String, Vec<u8>)> {
+    let values = db
+        .store
+        .list_sealed_values()
+        .await
+        .expect("list_sealed_values failed");
+    let count = values.len();
+    let set = sealed_set(values);
+    assert_eq!(set.len(), count, "list_sealed_values repeated a value");
+    set
+}
+
+async fn case_sealed_values_list(db: &TestDb) {
+    let empty = stored_sealed_values(db).await;
+    assert!(empty.is_empty());
+
+    let acme = organization(db, "acme").await;
+    let globex = organization(db, "globex").await;
+    let active = new_signing_key("key-a", now());
+    let retired = SigningKeyRecord {
+        retired_at: Some(now()),
+        ..new_signing_key("key-0", now() - TimeDelta::days(1))
+    };
+    for key in [&active, &retired] {
+        db.store
+            .insert_signing_key(key)
+            .await
+            .expect("insert_signing_key failed");
+    }
+    let acme_destination = transfer_parents(db, staging(&acme), "user-1")
+        .await
+        .destination;
+    let globex_destination = transfer_parents(db, production(&globex), "user-1")
+        .await
+        .destination;
+    let recipient = db
+        .store
+        .upsert_recipient(staging(&acme), "user-2")
+        .await
+        .expect("upsert_recipient failed");
+    db.store
+        .insert_destination(&NewDestination {
+            secrets: None,
+            ..new_destination(staging(&acme), recipient.id, now())
+        })
+        .await
+        .expect("insert_destination without secrets failed");
+    let ssh_key = new_ssh_key(
+        "ssh-rsa AAAAB3NzaC1yc2E sealed",
+        "-----BEGIN PUBLIC KEY-----\nsealed\n",
+    );
+    db.store
+        .insert_ssh_key(&ssh_key)
+        .await
+        .expect("insert_ssh_key failed");
+
+    let mut expected = HashSet::new();
+    for key in [&active, &retired] {
+        expected.insert((
+            SealedKind::SigningKey,
+            key.kid.clone(),
+            key.private_key_encrypted.clone(),
+        ));
+    }
+    for destination in [&acme_destination, &globex_destination] {
+        expected.insert((
+            SealedKind::DestinationSecrets,
+            destination.id.to_string(),
+            destination
+                .secrets
+                .clone()
+                .expect("the destination has no secrets"),
+        ));
+    }
+    expected.insert((
+        SealedKind::SshKey,
+        ssh_key.id.to_string(),
+        ssh_key.private_key_encrypted.clone(),
+    ));
+    assert_eq!(
+        stored_sealed_values(db).await,
+        expected,
+        "every signing key, destination secret and SSH key, in every organization"
+    );
+}
+
+async fn case_sealed_value_replace(db: &TestDb) {
+    let acme = organization(db, "acme").await;
+    let tenant = staging(&acme);
+    let signing_key = new_signing_key("key-a", now());
+    db.store
+        .insert_signing_key(&signing_key)
+        .await
+        .expect("insert_signing_key failed");
+    let destination = transfer_parents(db, tenant, "user-1").await.destination;
+    let ssh_key = new_ssh_key(
+        "ssh-rsa AAAAB3NzaC1yc2E replace",
+        "-----BEGIN PUBLIC KEY-----\nreplace\n",
+    );
+    db.store
+        .insert_ssh_key(&ssh_key)
+        .await
+        .expect("insert_ssh_key failed");
+
+    let originals = stored_sealed_values(db).await;
+    assert_eq!(originals.len(), 3);
+    for (kind, id, sealed) in &originals {
+        let resealed = SealedValue {
+            kind: *kind,
+            id: id.clone(),
+            sealed: [b"resealed-".as_slice(), sealed].concat(),
+        };
+        let replaced = db
+            .store
+            .replace_sealed_value(&resealed, sealed)
+            .await
+            .expect("replace_sealed_value failed");
+        assert!(replaced, "{kind:?} {id}: replace with the current value");
+
+        let stale = SealedValue {
+            sealed: b"stale writer".to_vec(),
+            ..resealed.clone()
+        };
+        let replaced = db
+            .store
+            .replace_sealed_value(&stale, sealed)
+            .await
+            .expect("replace_sealed_value with a stale previous failed");
+        assert!(!replaced, "{kind:?} {id}: previous no longer matches");
+
+        let stored = stored_sealed_values(db).await;
+        assert!(
+            stored.contains(&(*kind, id.clone(), resealed.sealed.clone())),
+            "{kind:?} {id}: the first replacement must stay"
+        );
+    }
+
+    let found_key = db
+        .store
+        .list_all_signing_keys()
+        .await
+        .expect("list_all_signing_keys failed");
+    assert_eq!(
+        found_key[0].private_key_encrypted,
+        [b"resealed-".as_slice(), &signing_key.private_key_encrypted].concat()
+    );
+    let found_destination = db
+        .store
+        .get_destination(tenant, destination.id)
+        .await
+        .expect("get_destination failed")
+        .expect("the destination is missing");
+    let original_secrets = destination
+        .secrets
+        .clone()
+        .expect("the destination has no secrets");
+    assert_eq!(
+        found_destination.secrets,
+        Some([b"resealed-".as_slice(), &original_secrets].concat())
+    );
+    assert_eq!(
+        found_destination.updated_at, destination.updated_at,
+        "resealing is not an edit of the destination"
+    );
+    let found_ssh_key = db
+        .store
+        .find_ssh_key(&ssh_key.public_key_openssh)
+        .await
+        .expect("find_ssh_key failed")
+        .expect("the SSH key is missing");
+    assert_eq!(
+        found_ssh_key.private_key_encrypted,
+        [b"resealed-".as_slice(), &ssh_key.private_key_encrypted].concat()
+    );
+
+    let upper_case = SealedValue {
+        kind: SealedKind::SshKey,
+        id: ssh_key.id.to_string().to_uppercase(),
+        sealed: b"upper".to_vec(),
+    };
+    let replaced = db
+        .store
+        .replace_sealed_value(&upper_case, &found_ssh_key.private_key_encrypted)
+        .await
+        .expect("replace_sealed_value with an upper-case id failed");
+    assert!(replaced, "an upper-case UUID names the same row");
+
+    let unknown_rows = [
+        (SealedKind::SigningKey, "key-missing".to_owned()),
+        (SealedKind::DestinationSecrets, Uuid::new_v4().to_string()),
+        (SealedKind::SshKey, Uuid::new_v4().to_string()),
+    ];
+    for (kind, id) in unknown_rows {
+        let value = SealedValue {
+            kind,
+            id: id.clone(),
+            sealed: b"new".to_vec(),
+        };
+        let replaced = db
+            .store
+            .replace_sealed_value(&value, b"old")
+            .await
+            .expect("replace_sealed_value of an unknown row failed");
+        assert!(!replaced, "{kind:?} {id}: unknown row");
+    }
+
+    for kind in [SealedKind::DestinationSecrets, SealedKind::SshKey] {
+        let value = SealedValue {
+            kind,
+            id: "not-a-uuid".to_owned(),
+            sealed: b"new".to_vec(),
+        };
+        let result = db.store.replace_sealed_value(&value, b"old").await;
+        assert!(
+            matches!(result, Err(StoreError::NotFound(_))),
+            "{kind:?} with a malformed id: expected NotFound, got {result:?}"
+        );
+    }
+
+    let recipient = db
+        .store
+        .upsert_recipient(tenant, "user-2")
+        .await
+        .expect("upsert_recipient failed");
+    let without_secrets = db
+        .store
+        .insert_destination(&NewDestination {
+            secrets: None,
+            ..new_destination(tenant, recipient.id, now())
+        })
+        .await
+        .expect("insert_destination without secrets failed");
+    let value = SealedValue {
+        kind: SealedKind::DestinationSecrets,
+        id: without_secrets.id.to_string(),
+        sealed: b"new".to_vec(),
+    };
+    let replaced = db
+        .store
+        .replace_sealed_value(&value, b"")
+        .await
+        .expect("replace_sealed_value of a destination without secrets failed");
+    assert!(
+        !replaced,
+        "a destination without secrets has nothing to replace"
+    );
 }
 
 /// Tells whether the database behind a dropped or live `TestDb` exists.

@@ -3,8 +3,11 @@
 
 mod catalog_model;
 mod model;
+mod pool;
 pub mod postgres;
 pub mod sqlite;
+
+pub use pool::PoolStats;
 
 use std::sync::Arc;
 
@@ -15,8 +18,8 @@ pub use catalog_model::{
     Model, Page, Product, SshKeyRecord, Transfer, TransferFilter, TransferStatus,
 };
 pub use model::{
-    ApiKeyRecord, Destination, Environment, NewApiKey, NewDestination, Organization, Recipient,
-    SigningKeyRecord, Tenant,
+    ApiKeyRecord, ApiKeyRole, AuditEvent, AuditFilter, Destination, Environment, NewApiKey,
+    NewDestination, Organization, Recipient, SealedKind, SealedValue, SigningKeyRecord, Tenant,
 };
 
 /// Errors of the storage layer.
@@ -47,7 +50,18 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            sqlx::Error::PoolTimedOut => {
+                crate::ops::metrics::record_db_acquire_timeout();
+                StoreError::Unavailable(error)
+            }
+            // The connection could not be opened, or broke mid-exchange: the
+            // server is down, restarting or unreachable.
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
+            sqlx::Error::Database(db) if is_unreachable_code(db.code().as_deref()) => {
                 StoreError::Unavailable(error)
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -68,6 +82,19 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Tells whether a PostgreSQL SQLSTATE means the server cannot serve this
+/// connection now: class 08 (connection exception), 53300
+/// (too_many_connections) and 57P01 to 57P03 (admin_shutdown,
+/// crash_shutdown, cannot_connect_now).
+fn is_unreachable_code(code: Option<&str>) -> bool {
+    match code {
+        Some(code) => {
+            code.starts_with("08") || matches!(code, "53300" | "57P01" | "57P02" | "57P03")
+        }
+        None => false,
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Persistent state of scopegate. Every method that touches data of an
@@ -79,6 +106,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the database responds.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Returns the current size of the connection pool, for metrics.
+    fn pool_stats(&self) -> PoolStats;
 
     /// Returns the organization named `name`, creating it when missing.
     async fn ensure_organization(&self, name: &str) -> StoreResult<Organization>;
@@ -243,6 +273,105 @@ pub trait Store: Send + Sync + 'static {
     /// forms are trimmed of ASCII tab, LF, VT, FF, CR and space.
     async fn find_ssh_key(&self, public_key: &str) -> StoreResult<Option<SshKeyRecord>>;
 
+    /// Returns the key with this id, in any organization.
+    async fn get_api_key(&self, id: Uuid) -> StoreResult<Option<ApiKeyRecord>>;
+
+    /// Sets or clears a key's expiry, in any organization. Returns the key,
+    /// or `None` for an unknown id.
+    async fn set_api_key_expiry(
+        &self,
+        id: Uuid,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> StoreResult<Option<ApiKeyRecord>>;
+
+    /// Sets `last_used_at` of the given keys to `at`, unless it is already
+    /// later, so it never moves backwards. Unknown ids are skipped.
+    async fn touch_api_keys(
+        &self,
+        ids: &[Uuid],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()>;
+
+    /// Lists every signing key, retired ones included, oldest first.
+    async fn list_all_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    /// Marks a signing key retired at `at` unless it already is, so a second
+    /// call keeps the first time. Returns whether a key was changed, which
+    /// is `false` for an unknown `kid`.
+    async fn retire_signing_key(
+        &self,
+        kid: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Inserts an audit event. An unknown organization is
+    /// [`StoreError::NotFound`] and a taken id is a [`StoreError::Conflict`].
+    /// `api_key_id` and `recipient_id` need not name existing rows.
+    async fn insert_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
+
+    /// Lists audit events of `tenant` matching `filter`, ordered by
+    /// `created_at`, then id, in the page's direction. `page.after` skips
+    /// every row up to and including that pair in this order.
+    async fn list_audit_events(
+        &self,
+        tenant: Tenant,
+        filter: &AuditFilter,
+        page: &Page,
+    ) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Inserts a recipient as given. A taken `id_in_provider_system` in its
+    /// tenant, or a taken id, is a [`StoreError::Conflict`], and an unknown
+    /// organization is [`StoreError::NotFound`].
+    async fn insert_recipient(&self, recipient: &Recipient) -> StoreResult<Recipient>;
+
+    /// Sets or clears a recipient's name. `None` when no recipient has that
+    /// id in `tenant`.
+    async fn update_recipient_name(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+        name: Option<&str>,
+    ) -> StoreResult<Option<Recipient>>;
+
+    /// Lists recipients of `tenant` ordered by `created_at`, then id, in the
+    /// page's direction, optionally only the one with this
+    /// `id_in_provider_system`. `page.after` skips every row up to and
+    /// including that pair in this order.
+    async fn list_recipients(
+        &self,
+        tenant: Tenant,
+        id_in_provider_system: Option<&str>,
+        page: &Page,
+    ) -> StoreResult<Vec<Recipient>>;
+
+    /// Deletes a recipient of `tenant` and its product assignments. With
+    /// destinations it is a [`StoreError::Conflict`] and nothing is deleted,
+    /// unless `cascade`, which deletes them and their transfers too.
+    /// Returns whether the recipient existed.
+    async fn delete_recipient(&self, tenant: Tenant, id: Uuid, cascade: bool) -> StoreResult<bool>;
+
+    /// Lists destinations of `tenant`, optionally of one recipient, ordered
+    /// by `created_at`, then id, in the page's direction. `page.after` skips
+    /// every row up to and including that pair in this order.
+    async fn list_destinations(
+        &self,
+        tenant: Tenant,
+        recipient_id: Option<Uuid>,
+        page: &Page,
+    ) -> StoreResult<Vec<Destination>>;
+
+    /// Lists every value sealed with the master key, in every table and
+    /// every organization, in no particular order. Destinations without
+    /// secrets are left out.
+    async fn list_sealed_values(&self) -> StoreResult<Vec<SealedValue>>;
+
+    /// Replaces one sealed value, only if it still equals `previous`.
+    /// Returns whether it was replaced, so `false` when the row is gone or
+    /// contains another value. A destination or SSH key id that is not a UUID
+    /// is [`StoreError::NotFound`].
+    async fn replace_sealed_value(&self, value: &SealedValue, previous: &[u8])
+    -> StoreResult<bool>;
+
     /// Lists signing keys that are not retired, oldest first.
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
 
@@ -273,4 +402,47 @@ pub async fn connect(
         return Ok(Arc::new(store));
     }
     Err(StoreError::UnsupportedUrl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connection_is_unavailable() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let cases = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(refused),
+            sqlx::Error::Protocol("unexpected end of stream".to_owned()),
+            sqlx::Error::WorkerCrashed,
+        ];
+        for error in cases {
+            let described = error.to_string();
+            assert!(
+                matches!(StoreError::from(error), StoreError::Unavailable(_)),
+                "{described}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_errors_stay_database_errors() {
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Database(_)
+        ));
+    }
+
+    #[test]
+    fn unreachable_sqlstates() {
+        for code in ["08000", "08006", "53300", "57P01", "57P02", "57P03"] {
+            assert!(is_unreachable_code(Some(code)), "{code}");
+        }
+        for code in ["23505", "42P01", "5", "8"] {
+            assert!(!is_unreachable_code(Some(code)), "{code}");
+        }
+        assert!(!is_unreachable_code(None));
+    }
 }

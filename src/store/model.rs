@@ -49,12 +49,40 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an API key may do beyond the tenant's resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKeyRole {
+    /// May also create, list, revoke and rotate API keys, rotate signing
+    /// keys and read audit events.
+    Admin,
+    Standard,
+}
+
+impl ApiKeyRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKeyRole::Admin => "admin",
+            ApiKeyRole::Standard => "standard",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "admin" => Some(ApiKeyRole::Admin),
+            "standard" => Some(ApiKeyRole::Standard),
+            _ => None,
+        }
+    }
+}
+
 /// A stored API key. Only the SHA-256 digest of the key exists here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRecord {
     pub id: Uuid,
     pub tenant: Tenant,
     pub name: Option<String>,
+    pub role: ApiKeyRole,
     pub display_prefix: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -74,6 +102,7 @@ pub struct NewApiKey {
     pub id: Uuid,
     pub tenant: Tenant,
     pub name: Option<String>,
+    pub role: ApiKeyRole,
     pub key_hash: [u8; 32],
     pub display_prefix: String,
     pub created_at: DateTime<Utc>,
@@ -84,6 +113,8 @@ pub struct Recipient {
     pub id: Uuid,
     pub tenant: Tenant,
     pub id_in_provider_system: String,
+    /// Display name the first party gave the recipient, if any.
+    pub name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -133,5 +164,58 @@ impl std::fmt::Debug for SigningKeyRecord {
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
             .finish()
+    }
+}
+
+/// A recorded security-relevant action. `details` never holds a key, token
+/// or secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub tenant: Tenant,
+    /// For example `api_key.created`, `token.minted`, `token.denied`.
+    pub action: String,
+    pub api_key_id: Option<Uuid>,
+    pub recipient_id: Option<Uuid>,
+    pub details: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which audit events a listing returns; every set field narrows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub recipient_id: Option<Uuid>,
+    pub action: Option<String>,
+    /// Inclusive lower bound on `created_at`.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on `created_at`.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Where a value sealed with the master key is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SealedKind {
+    /// `signing_keys.private_key_encrypted`, by `kid`.
+    SigningKey,
+    /// `destinations.secrets`, by destination id.
+    DestinationSecrets,
+    /// `ssh_keys.private_key_encrypted`, by key id.
+    SshKey,
+}
+
+/// One sealed value with the id of its row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    pub kind: SealedKind,
+    pub id: String,
+    pub sealed: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedValue")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }

@@ -11,9 +11,10 @@ use sqlx::{Postgres, QueryBuilder, Row, types::Json};
 use uuid::Uuid;
 
 use super::{
-    ApiKeyRecord, Destination, Environment, Model, NewApiKey, NewDestination, Organization, Page,
-    Product, Recipient, SigningKeyRecord, SshKeyRecord, Store, StoreError, StoreResult, Tenant,
-    Transfer, TransferFilter, TransferStatus,
+    ApiKeyRecord, ApiKeyRole, AuditEvent, AuditFilter, Destination, Environment, Model, NewApiKey,
+    NewDestination, Organization, Page, Product, Recipient, SealedKind, SealedValue,
+    SigningKeyRecord, SshKeyRecord, Store, StoreError, StoreResult, Tenant, Transfer,
+    TransferFilter, TransferStatus,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -30,7 +31,7 @@ impl PostgresStore {
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
+        let pool = super::pool::report_acquire_wait(PgPoolOptions::new())
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
             .connect_lazy(url)
@@ -73,6 +74,11 @@ fn api_key_from_row(row: &PgRow) -> StoreResult<ApiKeyRecord> {
         id: row.try_get("id")?,
         tenant: tenant(row)?,
         name: row.try_get("name")?,
+        role: {
+            let role: String = row.try_get("role")?;
+            ApiKeyRole::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown API key role {role:?}")))?
+        },
         display_prefix: row.try_get("display_prefix")?,
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
@@ -86,6 +92,7 @@ fn recipient_from_row(row: &PgRow) -> StoreResult<Recipient> {
         id: row.try_get("id")?,
         tenant: tenant(row)?,
         id_in_provider_system: row.try_get("id_in_provider_system")?,
+        name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -340,7 +347,7 @@ async fn product_by_id(
     Ok(products_from_rows(&rows)?.into_iter().next())
 }
 
-const API_KEY_COLUMNS: &str = "id, organization_id, environment, name, display_prefix, \
+const API_KEY_COLUMNS: &str = "id, organization_id, environment, name, role, display_prefix, \
      created_at, last_used_at, expires_at, revoked_at";
 
 const DESTINATION_SELECT: &str = "SELECT d.id, d.organization_id, d.environment, \
@@ -378,6 +385,45 @@ const SSH_KEY_BY_PUBLIC_KEY: &str = r"SELECT id, public_key_openssh, public_key_
      OR btrim(public_key_pkcs8, E'\t\n\x0B\f\r ') = $1
      LIMIT 1";
 
+fn audit_event_from_row(row: &PgRow) -> StoreResult<AuditEvent> {
+    let Json(details): Json<serde_json::Value> = row.try_get("details")?;
+    Ok(AuditEvent {
+        id: row.try_get("id")?,
+        tenant: tenant(row)?,
+        action: row.try_get("action")?,
+        api_key_id: row.try_get("api_key_id")?,
+        recipient_id: row.try_get("recipient_id")?,
+        details,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "id, organization_id, environment, action, api_key_id, recipient_id, details, created_at";
+
+const RECIPIENT_COLUMNS: &str =
+    "id, organization_id, environment, id_in_provider_system, name, created_at";
+
+/// Appends the keyset condition and order of `page` over `(column, id)`.
+fn push_page(query: &mut QueryBuilder<Postgres>, column: &str, page: &Page) {
+    let (comparison, direction) = if page.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some((sort_value, id)) = page.after {
+        query.push(format_args!(" AND ({column}, id) {comparison} ("));
+        query.push_bind(sort_value);
+        query.push(", ");
+        query.push_bind(id);
+        query.push(")");
+    }
+    query.push(format_args!(
+        " ORDER BY {column} {direction}, id {direction} LIMIT "
+    ));
+    query.push_bind(i64::from(page.limit));
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -388,6 +434,331 @@ impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats::of(&self.pool)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get_api_key(&self, id: Uuid) -> StoreResult<Option<ApiKeyRecord>> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_api_key_expiry(
+        &self,
+        id: Uuid,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<ApiKeyRecord>> {
+        let sql = format!(
+            "UPDATE api_keys SET expires_at = $2 WHERE id = $1 RETURNING {API_KEY_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(expires_at)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(keys = ids.len()))]
+    async fn touch_api_keys(&self, ids: &[Uuid], at: DateTime<Utc>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $2 WHERE id = ANY($1) \
+             AND (last_used_at IS NULL OR last_used_at < $2)",
+        )
+        .bind(ids)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_all_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, public_key, private_key_encrypted, created_at, retired_at \
+             FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signing_key_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn retire_signing_key(&self, kid: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL",
+        )
+        .bind(kid)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    #[tracing::instrument(skip_all, fields(action = %event.action))]
+    async fn insert_audit_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, organization_id, environment, action, api_key_id, \
+             recipient_id, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.id)
+        .bind(event.tenant.organization_id)
+        .bind(event.tenant.environment.as_str())
+        .bind(&event.action)
+        .bind(event.api_key_id)
+        .bind(event.recipient_id)
+        .bind(Json(&event.details))
+        .bind(event.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_audit_events(
+        &self,
+        tenant: Tenant,
+        filter: &AuditFilter,
+        page: &Page,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE organization_id = "
+        ));
+        query.push_bind(tenant.organization_id);
+        query.push(" AND environment = ");
+        query.push_bind(tenant.environment.as_str());
+        if let Some(recipient_id) = filter.recipient_id {
+            query.push(" AND recipient_id = ");
+            query.push_bind(recipient_id);
+        }
+        if let Some(action) = &filter.action {
+            query.push(" AND action = ");
+            query.push_bind(action.clone());
+        }
+        if let Some(from) = filter.from {
+            query.push(" AND created_at >= ");
+            query.push_bind(from);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND created_at < ");
+            query.push_bind(until);
+        }
+        push_page(&mut query, "created_at", page);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(audit_event_from_row).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(recipient_id = %recipient.id))]
+    async fn insert_recipient(&self, recipient: &Recipient) -> StoreResult<Recipient> {
+        let sql = format!(
+            "INSERT INTO recipients (id, organization_id, environment, id_in_provider_system, \
+             name, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {RECIPIENT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(recipient.id)
+            .bind(recipient.tenant.organization_id)
+            .bind(recipient.tenant.environment.as_str())
+            .bind(&recipient.id_in_provider_system)
+            .bind(&recipient.name)
+            .bind(recipient.created_at)
+            .fetch_one(&self.pool)
+            .await?;
+        recipient_from_row(&row)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn update_recipient_name(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+        name: Option<&str>,
+    ) -> StoreResult<Option<Recipient>> {
+        let sql = format!(
+            "UPDATE recipients SET name = $4 WHERE id = $1 AND organization_id = $2 \
+             AND environment = $3 RETURNING {RECIPIENT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(tenant.organization_id)
+            .bind(tenant.environment.as_str())
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(recipient_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_recipients(
+        &self,
+        tenant: Tenant,
+        id_in_provider_system: Option<&str>,
+        page: &Page,
+    ) -> StoreResult<Vec<Recipient>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE organization_id = "
+        ));
+        query.push_bind(tenant.organization_id);
+        query.push(" AND environment = ");
+        query.push_bind(tenant.environment.as_str());
+        if let Some(external_id) = id_in_provider_system {
+            query.push(" AND id_in_provider_system = ");
+            query.push_bind(external_id.to_owned());
+        }
+        push_page(&mut query, "created_at", page);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(recipient_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_recipient(&self, tenant: Tenant, id: Uuid, cascade: bool) -> StoreResult<bool> {
+        let mut transaction = self.pool.begin().await?;
+        let exists: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM recipients WHERE id = $1 AND organization_id = $2 \
+             AND environment = $3 FOR UPDATE",
+        )
+        .bind(id)
+        .bind(tenant.organization_id)
+        .bind(tenant.environment.as_str())
+        .fetch_optional(&mut *transaction)
+        .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        if !cascade {
+            let destinations: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM destinations WHERE recipient_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *transaction)
+                    .await?;
+            if destinations > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "recipient has {destinations} destinations"
+                )));
+            }
+        }
+        sqlx::query("DELETE FROM recipients WHERE id = $1")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_destinations(
+        &self,
+        tenant: Tenant,
+        recipient_id: Option<Uuid>,
+        page: &Page,
+    ) -> StoreResult<Vec<Destination>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT * FROM ({DESTINATION_SELECT} WHERE d.organization_id = "
+        ));
+        query.push_bind(tenant.organization_id);
+        query.push(" AND d.environment = ");
+        query.push_bind(tenant.environment.as_str());
+        if let Some(recipient_id) = recipient_id {
+            query.push(" AND d.recipient_id = ");
+            query.push_bind(recipient_id);
+        }
+        query.push(") AS listed WHERE TRUE");
+        push_page(&mut query, "created_at", page);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(destination_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_sealed_values(&self) -> StoreResult<Vec<SealedValue>> {
+        let mut values = Vec::new();
+        let signing = sqlx::query("SELECT kid, private_key_encrypted FROM signing_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in signing {
+            values.push(SealedValue {
+                kind: SealedKind::SigningKey,
+                id: row.try_get("kid")?,
+                sealed: row.try_get("private_key_encrypted")?,
+            });
+        }
+        let destinations =
+            sqlx::query("SELECT id, secrets FROM destinations WHERE secrets IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        for row in destinations {
+            let id: Uuid = row.try_get("id")?;
+            values.push(SealedValue {
+                kind: SealedKind::DestinationSecrets,
+                id: id.to_string(),
+                sealed: row.try_get("secrets")?,
+            });
+        }
+        let ssh_keys = sqlx::query("SELECT id, private_key_encrypted FROM ssh_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in ssh_keys {
+            let id: Uuid = row.try_get("id")?;
+            values.push(SealedValue {
+                kind: SealedKind::SshKey,
+                id: id.to_string(),
+                sealed: row.try_get("private_key_encrypted")?,
+            });
+        }
+        Ok(values)
+    }
+
+    #[tracing::instrument(skip_all, fields(kind = ?value.kind, id = %value.id))]
+    async fn replace_sealed_value(
+        &self,
+        value: &SealedValue,
+        previous: &[u8],
+    ) -> StoreResult<bool> {
+        let parse_uuid = |text: &str| {
+            Uuid::parse_str(text).map_err(|_| StoreError::NotFound(format!("row id {text:?}")))
+        };
+        let result = match value.kind {
+            SealedKind::SigningKey => {
+                sqlx::query(
+                    "UPDATE signing_keys SET private_key_encrypted = $2 \
+                     WHERE kid = $1 AND private_key_encrypted = $3",
+                )
+                .bind(&value.id)
+                .bind(&value.sealed)
+                .bind(previous)
+                .execute(&self.pool)
+                .await?
+            }
+            SealedKind::DestinationSecrets => {
+                sqlx::query("UPDATE destinations SET secrets = $2 WHERE id = $1 AND secrets = $3")
+                    .bind(parse_uuid(&value.id)?)
+                    .bind(&value.sealed)
+                    .bind(previous)
+                    .execute(&self.pool)
+                    .await?
+            }
+            SealedKind::SshKey => {
+                sqlx::query(
+                    "UPDATE ssh_keys SET private_key_encrypted = $2 \
+                     WHERE id = $1 AND private_key_encrypted = $3",
+                )
+                .bind(parse_uuid(&value.id)?)
+                .bind(&value.sealed)
+                .bind(previous)
+                .execute(&self.pool)
+                .await?
+            }
+        };
+        Ok(result.rows_affected() > 0)
     }
 
     #[tracing::instrument(skip(self))]
@@ -419,7 +790,7 @@ impl Store for PostgresStore {
     async fn insert_api_key(&self, key: &NewApiKey) -> StoreResult<ApiKeyRecord> {
         let sql = format!(
             "INSERT INTO api_keys (id, organization_id, environment, name, key_hash, \
-             display_prefix, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             display_prefix, created_at, role) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              RETURNING {API_KEY_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -430,6 +801,7 @@ impl Store for PostgresStore {
             .bind(&key.key_hash[..])
             .bind(&key.display_prefix)
             .bind(key.created_at)
+            .bind(key.role.as_str())
             .fetch_one(&self.pool)
             .await?;
         api_key_from_row(&row)
@@ -483,7 +855,7 @@ impl Store for PostgresStore {
              created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (organization_id, environment, id_in_provider_system) \
              DO UPDATE SET id_in_provider_system = EXCLUDED.id_in_provider_system \
-             RETURNING id, organization_id, environment, id_in_provider_system, created_at",
+             RETURNING id, organization_id, environment, id_in_provider_system, name, created_at",
         )
         .bind(Uuid::new_v4())
         .bind(tenant.organization_id)
@@ -498,7 +870,7 @@ impl Store for PostgresStore {
     #[tracing::instrument(skip(self))]
     async fn get_recipient(&self, tenant: Tenant, id: Uuid) -> StoreResult<Option<Recipient>> {
         let row = sqlx::query(
-            "SELECT id, organization_id, environment, id_in_provider_system, created_at \
+            "SELECT id, organization_id, environment, id_in_provider_system, name, created_at \
              FROM recipients WHERE id = $1 AND organization_id = $2 AND environment = $3",
         )
         .bind(id)
@@ -516,7 +888,7 @@ impl Store for PostgresStore {
         id_in_provider_system: &str,
     ) -> StoreResult<Option<Recipient>> {
         let row = sqlx::query(
-            "SELECT id, organization_id, environment, id_in_provider_system, created_at \
+            "SELECT id, organization_id, environment, id_in_provider_system, name, created_at \
              FROM recipients WHERE organization_id = $1 AND environment = $2 \
              AND id_in_provider_system = $3",
         )

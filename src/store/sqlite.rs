@@ -20,9 +20,10 @@ use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
 use super::{
-    ApiKeyRecord, Destination, Environment, Model, NewApiKey, NewDestination, Organization, Page,
-    Product, Recipient, SigningKeyRecord, SshKeyRecord, Store, StoreError, StoreResult, Tenant,
-    Transfer, TransferFilter, TransferStatus,
+    ApiKeyRecord, ApiKeyRole, AuditEvent, AuditFilter, Destination, Environment, Model, NewApiKey,
+    NewDestination, Organization, Page, Product, Recipient, SealedKind, SealedValue,
+    SigningKeyRecord, SshKeyRecord, Store, StoreError, StoreResult, Tenant, Transfer,
+    TransferFilter, TransferStatus,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -56,7 +57,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
+        let pool = super::pool::report_acquire_wait(SqlitePoolOptions::new())
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
             .connect_with(options)
@@ -119,6 +120,11 @@ fn api_key_from_row(row: &SqliteRow) -> StoreResult<ApiKeyRecord> {
         id: uuid(row, "id")?,
         tenant: tenant(row)?,
         name: row.try_get("name")?,
+        role: {
+            let role: String = row.try_get("role")?;
+            ApiKeyRole::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown API key role {role:?}")))?
+        },
         display_prefix: row.try_get("display_prefix")?,
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
@@ -132,6 +138,7 @@ fn recipient_from_row(row: &SqliteRow) -> StoreResult<Recipient> {
         id: uuid(row, "id")?,
         tenant: tenant(row)?,
         id_in_provider_system: row.try_get("id_in_provider_system")?,
+        name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -368,11 +375,11 @@ async fn product_by_id(
 
 const ORGANIZATION_SELECT: &str = "SELECT id, name, created_at FROM organizations WHERE name = ?1";
 
-const API_KEY_COLUMNS: &str = "id, organization_id, environment, name, display_prefix, \
+const API_KEY_COLUMNS: &str = "id, organization_id, environment, name, role, display_prefix, \
      created_at, last_used_at, expires_at, revoked_at";
 
 const RECIPIENT_BY_PROVIDER_ID: &str = "SELECT id, organization_id, environment, \
-     id_in_provider_system, created_at FROM recipients \
+     id_in_provider_system, name, created_at FROM recipients \
      WHERE organization_id = ?1 AND environment = ?2 AND id_in_provider_system = ?3";
 
 const DESTINATION_SELECT: &str = "SELECT d.id, d.organization_id, d.environment, \
@@ -412,6 +419,56 @@ const SSH_KEY_BY_PUBLIC_KEY: &str = "SELECT id, public_key_openssh, public_key_p
      OR trim(public_key_pkcs8, char(9, 10, 11, 12, 13, 32)) = ?1 \
      LIMIT 1";
 
+const AUDIT_EVENT_COLUMNS: &str =
+    "id, organization_id, environment, action, api_key_id, recipient_id, details, created_at";
+
+const RECIPIENT_COLUMNS: &str =
+    "id, organization_id, environment, id_in_provider_system, name, created_at";
+
+fn audit_event_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
+    let api_key_id: Option<Hyphenated> = row.try_get("api_key_id")?;
+    let recipient_id: Option<Hyphenated> = row.try_get("recipient_id")?;
+    let Json(details): Json<serde_json::Value> = row.try_get("details")?;
+    Ok(AuditEvent {
+        id: uuid(row, "id")?,
+        tenant: tenant(row)?,
+        action: row.try_get("action")?,
+        api_key_id: api_key_id.map(Hyphenated::into_uuid),
+        recipient_id: recipient_id.map(Hyphenated::into_uuid),
+        details,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Appends the keyset condition, order and limit of `page` over
+/// `(sort_column, id_column)`.
+///
+/// sqlx 0.9 binds a `DateTime<Utc>` as RFC 3339 text ending in `+00:00`
+/// with 0, 3, 6 or 9 fraction digits, which is also how the column stores
+/// it. Because `+` sorts before `.` and before every digit, these texts
+/// sort in time order, so the text comparison and the ORDER BY follow time.
+/// Equal times give equal texts, and then the id decides.
+fn push_page(query: &mut QueryBuilder<Sqlite>, sort_column: &str, id_column: &str, page: &Page) {
+    let (comparison, direction) = if page.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some((sort_value, id)) = page.after {
+        query.push(format_args!(
+            " AND ({sort_column}, {id_column}) {comparison} ("
+        ));
+        query.push_bind(sort_value);
+        query.push(", ");
+        query.push_bind(text_uuid(id));
+        query.push(")");
+    }
+    query.push(format_args!(
+        " ORDER BY {sort_column} {direction}, {id_column} {direction} LIMIT "
+    ));
+    query.push_bind(i64::from(page.limit));
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -422,6 +479,346 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats::of(&self.pool)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get_api_key(&self, id: Uuid) -> StoreResult<Option<ApiKeyRecord>> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_uuid(id))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_api_key_expiry(
+        &self,
+        id: Uuid,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<ApiKeyRecord>> {
+        let sql = format!(
+            "UPDATE api_keys SET expires_at = ?2 WHERE id = ?1 RETURNING {API_KEY_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_uuid(id))
+            .bind(expires_at)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(keys = ids.len()))]
+    async fn touch_api_keys(&self, ids: &[Uuid], at: DateTime<Utc>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // The ids travel as one JSON array of hyphenated texts. `at` is bound
+        // as the same RFC 3339 text that last_used_at stores, so the text
+        // comparison follows time, as explained at `push_page`.
+        let ids: Vec<Hyphenated> = ids.iter().copied().map(text_uuid).collect();
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = ?2 \
+             WHERE id IN (SELECT value FROM json_each(?1)) \
+             AND (last_used_at IS NULL OR last_used_at < ?2)",
+        )
+        .bind(Json(&ids))
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_all_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, public_key, private_key_encrypted, created_at, retired_at \
+             FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signing_key_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn retire_signing_key(&self, kid: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL",
+        )
+        .bind(kid)
+        .bind(at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed > 0)
+    }
+
+    #[tracing::instrument(skip_all, fields(action = %event.action))]
+    async fn insert_audit_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO audit_events ({AUDIT_EVENT_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_uuid(event.id))
+            .bind(text_uuid(event.tenant.organization_id))
+            .bind(event.tenant.environment.as_str())
+            .bind(&event.action)
+            .bind(event.api_key_id.map(text_uuid))
+            .bind(event.recipient_id.map(text_uuid))
+            .bind(Json(&event.details))
+            .bind(event.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_audit_events(
+        &self,
+        tenant: Tenant,
+        filter: &AuditFilter,
+        page: &Page,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events WHERE organization_id = "
+        ));
+        query.push_bind(text_uuid(tenant.organization_id));
+        query.push(" AND environment = ");
+        query.push_bind(tenant.environment.as_str());
+        if let Some(recipient_id) = filter.recipient_id {
+            query.push(" AND recipient_id = ");
+            query.push_bind(text_uuid(recipient_id));
+        }
+        if let Some(action) = &filter.action {
+            query.push(" AND action = ");
+            query.push_bind(action.clone());
+        }
+        if let Some(from) = filter.from {
+            query.push(" AND created_at >= ");
+            query.push_bind(from);
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND created_at < ");
+            query.push_bind(until);
+        }
+        push_page(&mut query, "created_at", "id", page);
+
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(audit_event_from_row).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(recipient_id = %recipient.id))]
+    async fn insert_recipient(&self, recipient: &Recipient) -> StoreResult<Recipient> {
+        let sql = format!(
+            "INSERT INTO recipients ({RECIPIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             RETURNING {RECIPIENT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_uuid(recipient.id))
+            .bind(text_uuid(recipient.tenant.organization_id))
+            .bind(recipient.tenant.environment.as_str())
+            .bind(&recipient.id_in_provider_system)
+            .bind(&recipient.name)
+            .bind(recipient.created_at)
+            .fetch_one(&self.pool)
+            .await?;
+        recipient_from_row(&row)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn update_recipient_name(
+        &self,
+        tenant: Tenant,
+        id: Uuid,
+        name: Option<&str>,
+    ) -> StoreResult<Option<Recipient>> {
+        let sql = format!(
+            "UPDATE recipients SET name = ?4 WHERE id = ?1 AND organization_id = ?2 \
+             AND environment = ?3 RETURNING {RECIPIENT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_uuid(id))
+            .bind(text_uuid(tenant.organization_id))
+            .bind(tenant.environment.as_str())
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(recipient_from_row).transpose()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_recipients(
+        &self,
+        tenant: Tenant,
+        id_in_provider_system: Option<&str>,
+        page: &Page,
+    ) -> StoreResult<Vec<Recipient>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE organization_id = "
+        ));
+        query.push_bind(text_uuid(tenant.organization_id));
+        query.push(" AND environment = ");
+        query.push_bind(tenant.environment.as_str());
+        if let Some(id_in_provider_system) = id_in_provider_system {
+            query.push(" AND id_in_provider_system = ");
+            query.push_bind(id_in_provider_system.to_owned());
+        }
+        push_page(&mut query, "created_at", "id", page);
+
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(recipient_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_recipient(&self, tenant: Tenant, id: Uuid, cascade: bool) -> StoreResult<bool> {
+        // The write lock keeps a destination from being added between the
+        // count and the delete.
+        let mut transaction = self.begin_write().await?;
+        if !tenant_row_exists(&mut transaction, "recipients", tenant, id).await? {
+            return Ok(false);
+        }
+
+        if !cascade {
+            let destinations: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM destinations WHERE recipient_id = ?1")
+                    .bind(text_uuid(id))
+                    .fetch_one(&mut *transaction)
+                    .await?;
+            if destinations > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "recipient has {destinations} destinations"
+                )));
+            }
+        }
+
+        // The foreign keys delete the recipient's destinations, their
+        // transfers and the recipient's product assignments with it.
+        sqlx::query(
+            "DELETE FROM recipients WHERE id = ?1 AND organization_id = ?2 AND environment = ?3",
+        )
+        .bind(text_uuid(id))
+        .bind(text_uuid(tenant.organization_id))
+        .bind(tenant.environment.as_str())
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_destinations(
+        &self,
+        tenant: Tenant,
+        recipient_id: Option<Uuid>,
+        page: &Page,
+    ) -> StoreResult<Vec<Destination>> {
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("{DESTINATION_SELECT} WHERE d.organization_id = "));
+        query.push_bind(text_uuid(tenant.organization_id));
+        query.push(" AND d.environment = ");
+        query.push_bind(tenant.environment.as_str());
+        if let Some(recipient_id) = recipient_id {
+            query.push(" AND d.recipient_id = ");
+            query.push_bind(text_uuid(recipient_id));
+        }
+        push_page(&mut query, "d.created_at", "d.id", page);
+
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(destination_from_row).collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list_sealed_values(&self) -> StoreResult<Vec<SealedValue>> {
+        let mut values = Vec::new();
+        let signing_keys = sqlx::query("SELECT kid, private_key_encrypted FROM signing_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in signing_keys {
+            values.push(SealedValue {
+                kind: SealedKind::SigningKey,
+                id: row.try_get("kid")?,
+                sealed: row.try_get("private_key_encrypted")?,
+            });
+        }
+
+        let destinations =
+            sqlx::query("SELECT id, secrets FROM destinations WHERE secrets IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        for row in destinations {
+            values.push(SealedValue {
+                kind: SealedKind::DestinationSecrets,
+                id: uuid(&row, "id")?.to_string(),
+                sealed: row.try_get("secrets")?,
+            });
+        }
+
+        let ssh_keys = sqlx::query("SELECT id, private_key_encrypted FROM ssh_keys")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in ssh_keys {
+            values.push(SealedValue {
+                kind: SealedKind::SshKey,
+                id: uuid(&row, "id")?.to_string(),
+                sealed: row.try_get("private_key_encrypted")?,
+            });
+        }
+        Ok(values)
+    }
+
+    #[tracing::instrument(skip_all, fields(kind = ?value.kind, id = %value.id))]
+    async fn replace_sealed_value(
+        &self,
+        value: &SealedValue,
+        previous: &[u8],
+    ) -> StoreResult<bool> {
+        // Destination and SSH key ids are parsed and bound in the stored
+        // lowercase form, so an id in upper case matches its row as it does
+        // on Postgres.
+        let row_uuid = |text: &str| {
+            Uuid::parse_str(text)
+                .map(text_uuid)
+                .map_err(|_| StoreError::NotFound(format!("row id {text:?}")))
+        };
+        let replaced = match value.kind {
+            SealedKind::SigningKey => {
+                sqlx::query(
+                    "UPDATE signing_keys SET private_key_encrypted = ?2 \
+                     WHERE kid = ?1 AND private_key_encrypted = ?3",
+                )
+                .bind(&value.id)
+                .bind(&value.sealed)
+                .bind(previous)
+                .execute(&self.pool)
+                .await?
+            }
+            SealedKind::DestinationSecrets => {
+                sqlx::query("UPDATE destinations SET secrets = ?2 WHERE id = ?1 AND secrets = ?3")
+                    .bind(row_uuid(&value.id)?)
+                    .bind(&value.sealed)
+                    .bind(previous)
+                    .execute(&self.pool)
+                    .await?
+            }
+            SealedKind::SshKey => {
+                sqlx::query(
+                    "UPDATE ssh_keys SET private_key_encrypted = ?2 \
+                     WHERE id = ?1 AND private_key_encrypted = ?3",
+                )
+                .bind(row_uuid(&value.id)?)
+                .bind(&value.sealed)
+                .bind(previous)
+                .execute(&self.pool)
+                .await?
+            }
+        }
+        .rows_affected();
+        Ok(replaced > 0)
     }
 
     #[tracing::instrument(skip(self))]
@@ -461,7 +858,7 @@ impl Store for SqliteStore {
     async fn insert_api_key(&self, key: &NewApiKey) -> StoreResult<ApiKeyRecord> {
         let sql = format!(
             "INSERT INTO api_keys (id, organization_id, environment, name, key_hash, \
-             display_prefix, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             display_prefix, created_at, role) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
              RETURNING {API_KEY_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -472,6 +869,7 @@ impl Store for SqliteStore {
             .bind(&key.key_hash[..])
             .bind(&key.display_prefix)
             .bind(key.created_at)
+            .bind(key.role.as_str())
             .fetch_one(&self.pool)
             .await?;
         api_key_from_row(&row)
@@ -578,7 +976,7 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip(self))]
     async fn get_recipient(&self, tenant: Tenant, id: Uuid) -> StoreResult<Option<Recipient>> {
         let row = sqlx::query(
-            "SELECT id, organization_id, environment, id_in_provider_system, created_at \
+            "SELECT id, organization_id, environment, id_in_provider_system, name, created_at \
              FROM recipients WHERE id = ?1 AND organization_id = ?2 AND environment = ?3",
         )
         .bind(text_uuid(id))
@@ -1299,9 +1697,9 @@ mod tests {
         );
 
         let orphan = sqlx::query(
-            "INSERT INTO recipients VALUES \
-             ('00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000001', \
-             'staging', 'user-1', '')",
+            "INSERT INTO recipients (id, organization_id, environment, id_in_provider_system, \
+             created_at) VALUES ('00000000-0000-4000-8000-000000000000', \
+             '00000000-0000-4000-8000-000000000001', 'staging', 'user-1', '')",
         )
         .execute(store.pool())
         .await

@@ -1,0 +1,3 @@
+-- Admin keys may manage API keys and signing keys; standard keys may not.
+ALTER TABLE api_keys
+    ADD COLUMN role text NOT NULL DEFAULT 'standard' CHECK (role IN ('admin', 'standard'));
