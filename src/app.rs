@@ -13,8 +13,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::audit::AuditLog;
 use crate::auth::api_key::ApiKeyCache;
-use crate::auth::keys::KeyRing;
+use crate::auth::keys::{self, KeyRing, KeyRingHandle};
 use crate::auth::token::TokenSettings;
 use crate::config::Config;
 use crate::cors::OriginRegistry;
@@ -40,12 +41,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: DynStore,
     pub master_key: Arc<MasterKey>,
-    pub key_ring: Arc<KeyRing>,
+    pub key_ring: Arc<KeyRingHandle>,
     pub api_keys: Arc<ApiKeyCache>,
     pub token_settings: TokenSettings,
     pub origins: Arc<OriginRegistry>,
     pub network_policy: Arc<NetworkPolicy>,
     pub ssh_key_limiter: Arc<RateLimiter>,
+    pub audit: AuditLog,
 }
 
 impl AppState {
@@ -74,7 +76,8 @@ impl AppState {
                 leeway_seconds: config.clock_leeway.as_secs(),
             },
             origins: Arc::new(OriginRegistry::new(store.clone(), &config.cors_origins)),
-            key_ring: Arc::new(key_ring),
+            key_ring: Arc::new(KeyRingHandle::new(key_ring)),
+            audit: AuditLog::start(store.clone()),
             master_key: Arc::new(master_key),
             store,
             config: Arc::new(config),
@@ -82,7 +85,57 @@ impl AppState {
     }
 }
 
+/// How often each process reloads signing keys and writes API-key usage.
+pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
+
 impl AppState {
+    /// How long a superseded signing key keeps verifying: the longest token
+    /// lifetime, the clock leeway, and two maintenance intervals for other
+    /// processes to start signing with the newest key.
+    pub fn signing_key_retention(&self) -> chrono::Duration {
+        let seconds = self.config.token_max_ttl.as_secs()
+            + self.config.clock_leeway.as_secs()
+            + 2 * MAINTENANCE_INTERVAL.as_secs();
+        chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX))
+    }
+
+    /// Reloads the signing keys, retiring those past their retention.
+    pub async fn reload_signing_keys(&self) -> anyhow::Result<()> {
+        let ring =
+            keys::refresh(&self.store, &self.master_key, self.signing_key_retention()).await?;
+        self.key_ring.replace(ring);
+        Ok(())
+    }
+
+    /// Writes what is batched in memory: API-key usage and queued audit
+    /// events. Call it before the process exits.
+    pub async fn flush(&self) {
+        if let Err(error) = self.api_keys.flush_usage(&self.store).await {
+            tracing::warn!(error = %error, "could not record API key usage");
+        }
+        self.audit.flush().await;
+    }
+
+    /// Runs [`AppState::reload_signing_keys`] and [`AppState::flush`] every
+    /// [`MAINTENANCE_INTERVAL`] until the process ends.
+    pub fn spawn_maintenance(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(MAINTENANCE_INTERVAL);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                if let Err(error) = state.reload_signing_keys().await {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "could not reload signing keys"
+                    );
+                }
+                state.flush().await;
+            }
+        });
+    }
+
     /// Tests a destination's connection under the configured network policy
     /// and timeout.
     pub async fn run_connection_test(
@@ -159,6 +212,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(routes::router())
+        .merge(crate::ops::router(state.config.metrics_listen.is_none()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(check_api_version))
@@ -166,6 +220,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(trace)
         .layer(cors)
+        .layer(middleware::from_fn(crate::ops::metrics::track_requests))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)

@@ -26,6 +26,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `SCOPEGATE_MASTER_KEY`: base64 of 32 bytes.
     pub master_key: Option<String>,
+    /// `SCOPEGATE_MASTER_KEY_PREVIOUS`: comma-separated earlier master keys
+    /// that still open data sealed before a rotation.
+    pub master_key_previous: Vec<String>,
     /// `SCOPEGATE_ISSUER`: the `iss` claim; audiences derive from it.
     pub issuer: String,
     /// `SCOPEGATE_TOKEN_TTL`: default token lifetime.
@@ -54,6 +57,12 @@ pub struct Config {
     /// `SCOPEGATE_SSH_KEY_RATE_LIMIT`: SSH keys one client address may
     /// generate per minute.
     pub ssh_key_rate_limit: u32,
+    /// `SCOPEGATE_METRICS_LISTEN`: address of a separate listener for
+    /// `/metrics`; when set, the main listener does not serve `/metrics`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `SCOPEGATE_SHUTDOWN_TIMEOUT`: longest wait for in-flight requests
+    /// after SIGTERM or SIGINT.
+    pub shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -63,6 +72,7 @@ impl std::fmt::Debug for Config {
             .field("database", &self.database_display())
             .field("data_dir", &self.data_dir)
             .field("master_key", &self.master_key.as_ref().map(|_| "<set>"))
+            .field("master_key_previous", &self.master_key_previous.len())
             .field("issuer", &self.issuer)
             .field("token_ttl", &self.token_ttl)
             .field("token_max_ttl", &self.token_max_ttl)
@@ -75,6 +85,8 @@ impl std::fmt::Debug for Config {
             .field("connection_test_allow", &self.connection_test_allow)
             .field("connection_test_timeout", &self.connection_test_timeout)
             .field("ssh_key_rate_limit", &self.ssh_key_rate_limit)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
     }
 }
@@ -129,6 +141,25 @@ impl Config {
             return Err(invalid(
                 "DATABASE_URL",
                 "a postgres://, postgresql:// or sqlite:// URL",
+            ));
+        }
+
+        let master_key_previous: Vec<String> = lookup("SCOPEGATE_MASTER_KEY_PREVIOUS")
+            .map(|text| {
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|key| !key.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if master_key_previous
+            .iter()
+            .any(|key| crate::crypto::MasterKey::from_base64(key).is_err())
+        {
+            return Err(invalid(
+                "SCOPEGATE_MASTER_KEY_PREVIOUS",
+                "comma-separated master keys, each 32 bytes in standard base64",
             ));
         }
 
@@ -216,6 +247,22 @@ impl Config {
                 })?,
         };
 
+        let metrics_listen = match lookup("SCOPEGATE_METRICS_LISTEN") {
+            None => None,
+            Some(text) => Some(text.trim().parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "SCOPEGATE_METRICS_LISTEN",
+                    "an address and port such as 0.0.0.0:9090",
+                )
+            })?),
+        };
+        if metrics_listen.is_some_and(|address| address == listen && address.port() != 0) {
+            return Err(invalid(
+                "SCOPEGATE_METRICS_LISTEN",
+                "an address and port other than SCOPEGATE_LISTEN",
+            ));
+        }
+
         Ok(Self {
             listen,
             database_url,
@@ -223,6 +270,7 @@ impl Config {
                 lookup("SCOPEGATE_DATA_DIR").unwrap_or_else(|| "./data".into()),
             ),
             master_key,
+            master_key_previous,
             issuer,
             token_ttl,
             token_max_ttl,
@@ -235,6 +283,8 @@ impl Config {
             connection_test_allow,
             connection_test_timeout: seconds("SCOPEGATE_CONNECTION_TEST_TIMEOUT", 5, 1, 5)?,
             ssh_key_rate_limit,
+            metrics_listen,
+            shutdown_timeout: seconds("SCOPEGATE_SHUTDOWN_TIMEOUT", 30, 1, 3600)?,
         })
     }
 
@@ -263,6 +313,7 @@ fn seconds_form(variable: &'static str) -> &'static str {
         "SCOPEGATE_API_KEY_CACHE_TTL" => "whole seconds from 0 to 3600",
         "SCOPEGATE_DB_ACQUIRE_TIMEOUT" => "whole seconds from 1 to 60",
         "SCOPEGATE_CONNECTION_TEST_TIMEOUT" => "whole seconds from 1 to 5",
+        "SCOPEGATE_SHUTDOWN_TIMEOUT" => "whole seconds from 1 to 3600",
         _ => "whole seconds",
     }
 }
@@ -296,6 +347,34 @@ mod tests {
         assert_eq!(error.variable, "SCOPEGATE_CLOCK_LEEWAY");
         let error = config(&[("DATABASE_URL", "mysql://x")]).expect_err("invalid");
         assert_eq!(error.variable, "DATABASE_URL");
+    }
+
+    #[test]
+    fn metrics_listener_is_optional_and_separate() {
+        let defaults = config(&[]).expect("defaults");
+        assert_eq!(defaults.metrics_listen, None);
+        assert_eq!(defaults.shutdown_timeout, Duration::from_secs(30));
+
+        let separate = config(&[("SCOPEGATE_METRICS_LISTEN", "0.0.0.0:9090")]).expect("valid");
+        assert_eq!(
+            separate.metrics_listen.map(|address| address.to_string()),
+            Some("0.0.0.0:9090".to_owned())
+        );
+
+        let error = config(&[("SCOPEGATE_METRICS_LISTEN", "127.0.0.1:8080")]).expect_err("same");
+        assert_eq!(error.variable, "SCOPEGATE_METRICS_LISTEN");
+        let error = config(&[("SCOPEGATE_METRICS_LISTEN", "9090")]).expect_err("no host");
+        assert_eq!(error.variable, "SCOPEGATE_METRICS_LISTEN");
+    }
+
+    #[test]
+    fn shutdown_timeout_is_bounded() {
+        let five = config(&[("SCOPEGATE_SHUTDOWN_TIMEOUT", "5")]).expect("valid");
+        assert_eq!(five.shutdown_timeout, Duration::from_secs(5));
+        for bad in ["0", "3601", "soon"] {
+            let error = config(&[("SCOPEGATE_SHUTDOWN_TIMEOUT", bad)]).expect_err("invalid");
+            assert_eq!(error.variable, "SCOPEGATE_SHUTDOWN_TIMEOUT", "{bad}");
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::store::SealedKind;
+
 /// Version byte of the sealed format: version, key id, nonce, ciphertext+tag.
 const SEALED_VERSION: u8 = 1;
 const KEY_ID_LEN: usize = 8;
@@ -35,11 +37,13 @@ pub enum CryptoError {
     },
 }
 
-/// The 256-bit key that seals data at rest. Its `Debug` never shows the key.
+/// The 256-bit key that seals data at rest, plus earlier keys that may
+/// still open data sealed before a rotation. Its `Debug` never shows a key.
 pub struct MasterKey {
     key: LessSafeKey,
     key_id: [u8; KEY_ID_LEN],
     fingerprint_key: hmac::Key,
+    previous: Vec<MasterKey>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -72,7 +76,21 @@ impl MasterKey {
             key: LessSafeKey::new(unbound),
             key_id,
             fingerprint_key,
+            previous: Vec::new(),
         })
+    }
+
+    /// Adds earlier keys that [`MasterKey::open`] also tries, by key id.
+    /// Sealing always uses this key.
+    pub fn with_previous(mut self, previous: Vec<MasterKey>) -> Self {
+        self.previous = previous;
+        self
+    }
+
+    /// Tells whether `sealed` was sealed with this key rather than an
+    /// earlier one.
+    pub fn is_current(&self, sealed: &[u8]) -> bool {
+        sealed.len() > KEY_ID_LEN && sealed[1..1 + KEY_ID_LEN] == self.key_id
     }
 
     /// Parses the base64 form used by `SCOPEGATE_MASTER_KEY`.
@@ -145,6 +163,9 @@ impl MasterKey {
         }
         let key_id = &sealed[1..1 + KEY_ID_LEN];
         if key_id != self.key_id {
+            if let Some(previous) = self.previous.iter().find(|key| key.key_id == key_id) {
+                return previous.open(context, sealed);
+            }
             let hex = key_id.iter().map(|byte| format!("{byte:02x}")).collect();
             return Err(CryptoError::UnknownKeyId(hex));
         }
@@ -167,6 +188,17 @@ impl MasterKey {
     pub fn fingerprint(&self, data: &[u8]) -> hmac::Tag {
         hmac::sign(&self.fingerprint_key, data)
     }
+}
+
+/// What a sealed value is bound to: its kind and row id, so a value cannot
+/// be moved to another row or table and still open.
+pub fn seal_context(kind: SealedKind, id: &str) -> Vec<u8> {
+    let prefix = match kind {
+        SealedKind::SigningKey => "signing-key",
+        SealedKind::DestinationSecrets => "destination-secrets",
+        SealedKind::SshKey => "ssh-key",
+    };
+    format!("{prefix}:{id}").into_bytes()
 }
 
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
@@ -235,6 +267,20 @@ mod tests {
             second.open(b"row", &sealed),
             Err(CryptoError::UnknownKeyId(_))
         ));
+    }
+
+    #[test]
+    fn previous_key_opens_old_values() {
+        let (old, _) = MasterKey::generate().expect("key");
+        let sealed = old.seal(b"row", b"secret").expect("seal");
+        let (new, encoded_new) = MasterKey::generate().expect("key");
+        assert!(new.open(b"row", &sealed).is_err());
+        let ring = MasterKey::from_base64(&encoded_new)
+            .expect("key")
+            .with_previous(vec![old]);
+        assert_eq!(ring.open(b"row", &sealed).expect("open"), b"secret");
+        assert!(!ring.is_current(&sealed));
+        assert!(ring.is_current(&ring.seal(b"row", b"x").expect("seal")));
     }
 
     #[test]

@@ -168,7 +168,10 @@ impl DestinationInput {
 }
 
 fn secrets_context(id: Uuid) -> Vec<u8> {
-    format!("destination-secrets:{id}").into_bytes()
+    crate::crypto::seal_context(
+        crate::store::SealedKind::DestinationSecrets,
+        &id.to_string(),
+    )
 }
 
 fn check_types(object: &Map<String, Value>) -> Result<(), ApiError> {

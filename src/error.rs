@@ -8,7 +8,7 @@ use crate::envelope::error_body;
 use crate::store::StoreError;
 
 /// Seconds a client should wait before retrying while the database is down.
-const RETRY_AFTER_SECONDS: &str = "5";
+pub(crate) const RETRY_AFTER_SECONDS: &str = "5";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod config;
@@ -12,9 +13,12 @@ pub mod destination;
 pub mod envelope;
 pub mod error;
 pub mod json;
+pub mod openapi;
+pub mod ops;
 pub mod pagination;
 pub mod probe;
 pub mod rate_limit;
+pub mod rekey;
 pub mod routes;
 pub mod sshkey;
 pub mod startup;

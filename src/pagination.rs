@@ -6,6 +6,8 @@
 //! `btoa`. Inside `next_url` it is percent-encoded, because the SDK re-parses
 //! that URL with `URLSearchParams`, which would read a raw `+` as a space.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::store::Page;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -34,7 +37,7 @@ impl Cursor {
     pub fn encode(&self) -> String {
         let body = CursorBody {
             id: self.id.to_string(),
-            last_seen_sort_value: self.sort_value.to_rfc3339_opts(SecondsFormat::Micros, true),
+            last_seen_sort_value: self.sort_value.to_rfc3339_opts(SecondsFormat::AutoSi, true),
         };
         STANDARD.encode(serde_json::to_vec(&body).unwrap_or_default())
     }
@@ -92,13 +95,89 @@ pub fn encode_query_value(value: &str) -> String {
     out
 }
 
-/// The `next_url` of a page: `path` with the page size and the cursor of
-/// the page's last row.
-pub fn next_url(path: &str, page_size: u32, cursor: &Cursor) -> String {
-    format!(
-        "{path}?page_size={page_size}&cursor={}",
+/// The `next_url` of a page: `path` with the request's other query
+/// parameters (filters), the page size and the cursor of the page's last row.
+pub fn next_url(
+    path: &str,
+    query: &HashMap<String, String>,
+    page_size: u32,
+    cursor: &Cursor,
+) -> String {
+    let mut filters: Vec<(&String, &String)> = query
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "page_size" | "cursor"))
+        .collect();
+    filters.sort();
+    let mut url = format!("{path}?");
+    for (name, value) in filters {
+        url.push_str(&format!(
+            "{}={}&",
+            encode_query_value(name),
+            encode_query_value(value)
+        ));
+    }
+    url.push_str(&format!(
+        "page_size={page_size}&cursor={}",
         encode_query_value(&cursor.encode())
-    )
+    ));
+    url
+}
+
+/// Reads `page_size` and `cursor` into a store [`Page`] that fetches one row
+/// more than the page shows, so [`finish_page`] can tell whether another
+/// page follows. Returns the page size and the store page.
+pub fn page_request(
+    query: &HashMap<String, String>,
+    descending: bool,
+) -> Result<(u32, Page), ApiError> {
+    let size = page_size(query.get("page_size"))?;
+    let after = query
+        .get("cursor")
+        .map(|text| Cursor::decode(text))
+        .transpose()?
+        .map(|cursor| (cursor.sort_value, cursor.id));
+    Ok((
+        size,
+        Page {
+            limit: size + 1,
+            after,
+            descending,
+        },
+    ))
+}
+
+/// Cuts `rows` to `size` and returns the `next_url` when a row was left
+/// over. `position` gives a row's sort value and id.
+pub fn finish_page<T>(
+    rows: &mut Vec<T>,
+    size: u32,
+    position: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Option<String> {
+    if rows.len() <= size as usize {
+        return None;
+    }
+    rows.truncate(size as usize);
+    rows.last().map(|last| {
+        let (sort_value, id) = position(last);
+        next_url(path, query, size, &Cursor { sort_value, id })
+    })
+}
+
+/// Reads an optional RFC 3339 time query parameter named `field`.
+pub fn parse_time(field: &str, value: Option<&String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    value
+        .map(|text| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|time| time.with_timezone(&Utc))
+                .map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "{field} must be an RFC 3339 time such as 2024-01-31T12:00:00Z"
+                    ))
+                })
+        })
+        .transpose()
 }
 
 #[cfg(test)]
@@ -113,10 +192,9 @@ mod tests {
         };
         let decoded = Cursor::decode(&cursor.encode()).expect("decode");
         assert_eq!(decoded.id, cursor.id);
-        assert_eq!(
-            decoded.sort_value.timestamp_micros(),
-            cursor.sort_value.timestamp_micros()
-        );
+        // Full precision: SQLite keeps nanoseconds, and a truncated cursor
+        // would repeat the row it points at.
+        assert_eq!(decoded.sort_value, cursor.sort_value);
     }
 
     #[test]
@@ -139,9 +217,16 @@ mod tests {
             sort_value: Utc::now(),
             id: Uuid::new_v4(),
         };
-        let url = next_url("/export/destinations/x/transfers", 5, &cursor);
+        let mut query = HashMap::new();
+        query.insert("status".to_owned(), "SUCCESS,ERROR".to_owned());
+        query.insert("cursor".to_owned(), "old".to_owned());
+        let url = next_url("/export/destinations/x/transfers", &query, 5, &cursor);
         let query = url.split_once('?').expect("query").1;
         assert!(!query.contains('+') && !query.contains('/') && !query.contains("=="));
+        assert!(
+            query.starts_with("status=SUCCESS%2CERROR&page_size=5&cursor="),
+            "{query}"
+        );
     }
 
     #[test]

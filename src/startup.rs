@@ -4,26 +4,34 @@ use std::future::Future;
 use std::io::IsTerminal;
 
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::app::{self, AppState};
 use crate::config::{Config, LogFormat};
 use crate::crypto::MasterKey;
+use crate::ops::{self, acquire::AcquireWaitLayer};
 use crate::store::{self, DynStore};
 
 /// Installs the tracing subscriber: human-readable or JSON lines on stderr,
-/// filtered by `RUST_LOG` (default `info`, with sqlx's notices at `warn`).
+/// filtered by `RUST_LOG` (default `info`, with sqlx's notices at `warn`),
+/// and the layer that turns sqlx's connection-acquisition events into a
+/// metric regardless of `RUST_LOG`.
 pub fn init_telemetry(format: &LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let lines = match format {
+        LogFormat::Json => lines.json().flatten_event(true).boxed(),
+        LogFormat::Text => lines.boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(lines.with_filter(filter))
+        .with(AcquireWaitLayer.with_filter(AcquireWaitLayer::filter()))
+        .try_init();
 }
 
 /// Opens and migrates the configured store.
@@ -45,11 +53,17 @@ pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
 /// Returns the master key from `SCOPEGATE_MASTER_KEY`, or from a key file in
 /// the data directory, generated on first use.
 pub fn load_master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    let previous = config
+        .master_key_previous
+        .iter()
+        .map(|encoded| MasterKey::from_base64(encoded))
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(encoded) = &config.master_key {
-        return Ok(MasterKey::from_base64(encoded)?);
+        return Ok(MasterKey::from_base64(encoded)?.with_previous(previous));
     }
     let path = config.data_dir.join("master.key");
     let (key, created) = MasterKey::load_or_create_file(&path)?;
+    let key = key.with_previous(previous);
     if created {
         tracing::warn!(
             path = %path.display(),
@@ -73,17 +87,27 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 }
 
 /// Serves on an already bound listener until `shutdown` completes, then
-/// lets in-flight requests finish.
+/// lets in-flight requests finish for up to `SCOPEGATE_SHUTDOWN_TIMEOUT`.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = app::router(state);
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with_metrics(listener, None, state, shutdown).await
+}
+
+/// Like [`serve`], and also serves `/metrics` on `metrics_listener` when
+/// given; the main listener then leaves `/metrics` out.
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let drain_timeout = state.config.shutdown_timeout;
+    let metrics = metrics_listener.map(|listener| (listener, ops::metrics_router(state.clone())));
+    let main = (listener, app::router(state));
+    ops::shutdown::serve_until(main, metrics, shutdown, drain_timeout).await
 }
 
 /// Completes on SIGINT or SIGTERM.

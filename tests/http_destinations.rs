@@ -413,6 +413,43 @@ async fn secrets_are_not_stored_in_plaintext(backend: Backend) {
     assert!(!stored.details.to_string().contains(PASSWORD));
     let sealed = stored.secrets.expect("secrets are stored");
     assert!(!String::from_utf8_lossy(&sealed).contains(PASSWORD));
+    // The raw rows, read with SQL, hold no plaintext secret either.
+    let rows: Vec<String> = match backend {
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.db.url).await.expect("connect");
+            let rows = sqlx::query_scalar::<_, String>(
+                "SELECT details::text || encode(coalesce(secrets, ''), 'escape') FROM destinations",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("raw rows");
+            pool.close().await;
+            rows
+        }
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.db.url)
+                .await
+                .expect("connect");
+            let rows = sqlx::query_as::<_, (String, Option<Vec<u8>>)>(
+                "SELECT details, secrets FROM destinations",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("raw rows");
+            pool.close().await;
+            rows.into_iter()
+                .map(|(details, secrets)| {
+                    details + &String::from_utf8_lossy(&secrets.unwrap_or_default())
+                })
+                .collect()
+        }
+    };
+    assert_eq!(rows.len(), 1);
+    assert!(
+        !rows[0].contains(PASSWORD),
+        "plaintext secret in the raw row"
+    );
+
     let context = format!("destination-secrets:{id}");
     let opened = app
         .state

@@ -295,7 +295,8 @@ async fn forged_tokens_are_rejected(backend: Backend) {
     let (status, body) = list(&app, &token, APP_ID).await;
     assert_eq!(status, 200, "the untouched token must pass: {body}");
 
-    let signing_key = app.state.key_ring.active();
+    let ring = app.state.key_ring.current();
+    let signing_key = ring.active();
     let header = segment(&token, 0);
     let resign = |header: &Value, claims: &Value| sign_parts(signing_key, header, claims);
     let with = |name: &str, value: Value| {

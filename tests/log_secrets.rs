@@ -13,6 +13,8 @@ use reqwest::Method;
 use scopegate::store::Environment;
 use serde_json::json;
 
+const NEW_PASSWORD: &str = "a-second-secret-value";
+
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
 
@@ -47,9 +49,17 @@ async fn round_trip_logs_no_secret() {
         .init();
 
     for backend in Backend::ALL {
-        let app = TestApp::start(backend).await;
+        let app = TestApp::start_with(
+            backend,
+            &[("SCOPEGATE_CONNECTION_TEST_ALLOW", "127.0.0.1/32")],
+        )
+        .await;
         let key = app.api_key("acme", Environment::Staging).await;
-        let destination = prepared_destination("warehouse");
+        // The local PostgreSQL, so connection tests run end to end.
+        let mut destination = prepared_destination("warehouse");
+        destination["postgres"]["host"] = json!("127.0.0.1");
+        destination["postgres"]["database"] = json!("test");
+        destination["postgres"]["password_auth"]["username"] = json!("postgres");
 
         let post_token = app
             .mint_token(&key, &mint_body("tenant-a", &destination))
@@ -119,6 +129,7 @@ async fn round_trip_logs_no_secret() {
                 get_token.rsplit('.').next().expect("signature"),
             ),
             ("password", PASSWORD),
+            ("changed password", NEW_PASSWORD),
         ] {
             assert!(
                 !logs.contains(secret),

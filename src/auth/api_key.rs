@@ -5,7 +5,7 @@
 //! characters derived from the SHA-256 of prefix and body, so a mistyped or
 //! truncated key is rejected without a database query.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,9 @@ use aws_lc_rs::digest::{SHA256, digest};
 use chrono::Utc;
 
 use crate::crypto::{CryptoError, random_bytes};
-use crate::store::{ApiKeyRecord, DynStore, Environment, NewApiKey, StoreError, Tenant};
+use crate::store::{
+    ApiKeyRecord, ApiKeyRole, DynStore, Environment, NewApiKey, StoreError, Tenant,
+};
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY_LEN: usize = 43;
@@ -102,6 +104,7 @@ pub async fn issue(
     store: &DynStore,
     tenant: Tenant,
     name: Option<String>,
+    role: ApiKeyRole,
 ) -> anyhow::Result<(ApiKeySecret, ApiKeyRecord)> {
     let generated = generate(tenant.environment)?;
     let record = store
@@ -109,6 +112,7 @@ pub async fn issue(
             id: uuid::Uuid::new_v4(),
             tenant,
             name,
+            role,
             key_hash: generated.hash,
             display_prefix: generated.display_prefix,
             created_at: Utc::now(),
@@ -158,6 +162,8 @@ pub struct ApiKeyCache {
     ttl: Duration,
     capacity: usize,
     entries: Mutex<HashMap<[u8; 32], (ApiKeyRecord, Instant)>>,
+    /// Keys used since the last [`ApiKeyCache::flush_usage`].
+    used: Mutex<HashSet<uuid::Uuid>>,
 }
 
 impl ApiKeyCache {
@@ -166,7 +172,18 @@ impl ApiKeyCache {
             ttl,
             capacity,
             entries: Mutex::new(HashMap::new()),
+            used: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Writes `last_used_at` of every key used since the previous call, in
+    /// one statement, so a request never waits for that write.
+    pub async fn flush_usage(&self, store: &DynStore) -> Result<(), StoreError> {
+        let ids: Vec<uuid::Uuid> = {
+            let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+            used.drain().collect()
+        };
+        store.touch_api_keys(&ids, Utc::now()).await
     }
 
     fn get(&self, hash: &[u8; 32]) -> Option<ApiKeyRecord> {
@@ -206,7 +223,9 @@ impl ApiKeyCache {
         let environment = check_format(presented)?;
         let hash = hash_key(presented);
 
-        let record = match self.get(&hash) {
+        let cached = self.get(&hash);
+        crate::ops::metrics::record_api_key_cache(cached.is_some());
+        let record = match cached {
             Some(record) => record,
             None => {
                 let record = store
@@ -227,6 +246,10 @@ impl ApiKeyCache {
         if !record.is_usable(Utc::now()) {
             return Err(KeyLookupError::Expired);
         }
+        self.used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(record.id);
         Ok(record)
     }
 }

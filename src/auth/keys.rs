@@ -2,14 +2,14 @@
 //! and the JWKS that publishes their public halves.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use jsonwebtoken::DecodingKey;
 use serde_json::json;
 
@@ -65,7 +65,7 @@ pub fn thumbprint(public_key: &[u8]) -> String {
 }
 
 fn seal_context(kid: &str) -> Vec<u8> {
-    format!("signing-key:{kid}").into_bytes()
+    crate::crypto::seal_context(crate::store::SealedKind::SigningKey, kid)
 }
 
 /// The keys this process signs and verifies with.
@@ -157,6 +157,62 @@ impl KeyRing {
             .collect();
         json!({ "keys": keys })
     }
+}
+
+/// The key ring in use, replaced as a whole when keys rotate or retire.
+pub struct KeyRingHandle {
+    ring: RwLock<Arc<KeyRing>>,
+}
+
+impl KeyRingHandle {
+    pub fn new(ring: KeyRing) -> Self {
+        Self {
+            ring: RwLock::new(Arc::new(ring)),
+        }
+    }
+
+    pub fn current(&self) -> Arc<KeyRing> {
+        self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn replace(&self, ring: KeyRing) {
+        *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+    }
+}
+
+/// Retires every key that a newer key superseded more than `retention`
+/// ago, then loads the keys that remain. `retention` must cover the longest
+/// token lifetime, the clock leeway and the time other replicas take to
+/// start signing with the newest key.
+pub async fn refresh(
+    store: &DynStore,
+    master_key: &MasterKey,
+    retention: Duration,
+) -> Result<KeyRing, KeyRingError> {
+    let records = store.list_signing_keys().await?;
+    let now = Utc::now();
+    // Records arrive oldest first; every key but the newest is superseded
+    // no later than the newest key's creation.
+    if let Some(newest) = records.last()
+        && newest.created_at + retention <= now
+    {
+        for record in &records[..records.len() - 1] {
+            store.retire_signing_key(&record.kid, now).await?;
+            tracing::info!(kid = %record.kid, "retired signing key");
+        }
+    }
+    KeyRing::load_or_create(store, master_key).await
+}
+
+/// Generates a signing key and stores it; it signs from the next ring load.
+pub async fn rotate(
+    store: &DynStore,
+    master_key: &MasterKey,
+) -> Result<SigningKeyRecord, KeyRingError> {
+    let record = generate_record(master_key)?;
+    store.insert_signing_key(&record).await?;
+    tracing::info!(kid = %record.kid, "rotated signing key");
+    Ok(record)
 }
 
 /// Generates a key pair and seals its private half for storage.

@@ -8,4 +8,4 @@ pub mod origin;
 mod principal;
 pub mod token;
 
-pub use principal::{ApiKeyPrincipal, Principal, ScopedPrincipal, ServerKey};
+pub use principal::{AdminKey, ApiKeyPrincipal, Principal, ScopedPrincipal, ServerKey};

@@ -12,15 +12,18 @@ use super::fingerprint;
 use super::origin::Origin;
 use super::token::{self, Claims, Scope};
 use crate::app::AppState;
+use crate::audit::AuditLog;
 use crate::crypto::MasterKey;
 use crate::error::ApiError;
-use crate::store::{Destination, Tenant};
+use crate::ops::metrics::AuthFailure;
+use crate::store::{ApiKeyRole, Destination, Tenant};
 
 /// A first-party server authenticated by `X-API-KEY`.
 #[derive(Debug, Clone)]
 pub struct ApiKeyPrincipal {
     pub key_id: Uuid,
     pub tenant: Tenant,
+    pub role: ApiKeyRole,
 }
 
 /// A browser authenticated by a scoped token bound to one recipient.
@@ -29,6 +32,7 @@ pub struct ScopedPrincipal {
     pub tenant: Tenant,
     pub recipient_id: Uuid,
     pub claims: Claims,
+    audit: AuditLog,
 }
 
 /// The authenticated caller of a request.
@@ -42,17 +46,25 @@ pub enum Principal {
 #[derive(Debug, Clone)]
 pub struct ServerKey(pub ApiKeyPrincipal);
 
+/// Extractor for routes only an admin API key may call: key and signing-key
+/// management and audit events.
+#[derive(Debug, Clone)]
+pub struct AdminKey(pub ApiKeyPrincipal);
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     match headers.get(name) {
         None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .map(Some)
-            .map_err(|_| ApiError::Unauthorized(format!("the {name} header is not valid text"))),
+        Some(value) => value.to_str().map(Some).map_err(|_| {
+            deny(
+                AuthFailure::MalformedCredentials,
+                format!("the {name} header is not valid text"),
+            )
+        }),
     }
 }
 
-fn deny(reason: String) -> ApiError {
+fn deny(failure: AuthFailure, reason: String) -> ApiError {
+    crate::ops::metrics::record_auth_failure(failure);
     tracing::info!(reason = %reason, "authentication failed");
     ApiError::Unauthorized(reason)
 }
@@ -62,23 +74,34 @@ async fn authenticate_api_key(state: &AppState, key: &str) -> Result<ApiKeyPrinc
         Ok(record) => Ok(ApiKeyPrincipal {
             key_id: record.id,
             tenant: record.tenant,
+            role: record.role,
         }),
         Err(KeyLookupError::Store(error)) => Err(error.into()),
-        Err(error) => Err(deny(format!("invalid X-API-KEY: {error}"))),
+        Err(error) => {
+            let failure = AuthFailure::of_key_lookup(&error).unwrap_or(AuthFailure::InvalidApiKey);
+            Err(deny(failure, format!("invalid X-API-KEY: {error}")))
+        }
     }
 }
 
 /// Splits `Bearer <token>`, matching the scheme case-insensitively and
 /// taking the token exactly as sent.
 fn bearer_token(value: &str) -> Result<&str, ApiError> {
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| deny("the Authorization header must be `Bearer <token>`".to_owned()))?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        deny(
+            AuthFailure::MalformedCredentials,
+            "the Authorization header must be `Bearer <token>`".to_owned(),
+        )
+    })?;
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(deny("the Authorization scheme must be Bearer".to_owned()));
+        return Err(deny(
+            AuthFailure::MalformedCredentials,
+            "the Authorization scheme must be Bearer".to_owned(),
+        ));
     }
     if token.is_empty() || token.contains(char::is_whitespace) {
         return Err(deny(
+            AuthFailure::MalformedCredentials,
             "the bearer token is empty or contains spaces".to_owned(),
         ));
     }
@@ -91,43 +114,53 @@ fn authenticate_token(
     authorization: &str,
 ) -> Result<ScopedPrincipal, ApiError> {
     let token = bearer_token(authorization)?;
-    let app_id = header(headers, "x-app-id")?
-        .ok_or_else(|| deny("missing X-APP-ID header: send the application origin".to_owned()))?;
+    let app_id = header(headers, "x-app-id")?.ok_or_else(|| {
+        deny(
+            AuthFailure::MissingCredentials,
+            "missing X-APP-ID header: send the application origin".to_owned(),
+        )
+    })?;
     let app_origin = Origin::parse(app_id).map_err(|error| {
-        deny(format!(
-            "the X-APP-ID header is not a valid origin: {error}"
-        ))
+        deny(
+            AuthFailure::MalformedCredentials,
+            format!("the X-APP-ID header is not a valid origin: {error}"),
+        )
     })?;
 
-    let claims = token::verify(&state.key_ring, &state.token_settings, token)
-        .map_err(|error| deny(error.to_string()))?;
+    let claims = token::verify(&state.key_ring.current(), &state.token_settings, token)
+        .map_err(|error| deny(AuthFailure::of_token(&error), error.to_string()))?;
 
-    let token_origin = Origin::parse(&claims.origin)
-        .map_err(|_| deny("the token's application origin is invalid".to_owned()))?;
-    if !token_origin.matches(&app_origin) {
-        return Err(deny(
-            "the X-APP-ID header does not match the token's application origin".to_owned(),
-        ));
-    }
-    if let Some(browser_origin) = header(headers, "origin")? {
-        let matches = Origin::parse(browser_origin)
-            .map(|origin| token_origin.matches(&origin))
-            .unwrap_or(false);
-        if !matches {
-            return Err(deny(
-                "the Origin header does not match the token's application origin".to_owned(),
-            ));
-        }
-    }
-
-    Ok(ScopedPrincipal {
+    let principal = ScopedPrincipal {
         tenant: Tenant {
             organization_id: claims.org,
             environment: claims.env,
         },
         recipient_id: claims.rid,
         claims,
-    })
+        audit: state.audit.clone(),
+    };
+    let token_origin = Origin::parse(&principal.claims.origin).map_err(|_| {
+        deny(
+            AuthFailure::InvalidToken,
+            "the token's application origin is invalid".to_owned(),
+        )
+    })?;
+    if !token_origin.matches(&app_origin) {
+        let reason = "the X-APP-ID header does not match the token's application origin";
+        principal.record_denial(reason);
+        return Err(deny(AuthFailure::OriginMismatch, reason.to_owned()));
+    }
+    if let Some(browser_origin) = header(headers, "origin")? {
+        let matches = Origin::parse(browser_origin)
+            .map(|origin| token_origin.matches(&origin))
+            .unwrap_or(false);
+        if !matches {
+            let reason = "the Origin header does not match the token's application origin";
+            principal.record_denial(reason);
+            return Err(deny(AuthFailure::OriginMismatch, reason.to_owned()));
+        }
+    }
+    Ok(principal)
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -147,6 +180,7 @@ impl FromRequestParts<AppState> for Principal {
                 value,
             )?))),
             (None, None) => Err(deny(
+                AuthFailure::MissingCredentials,
                 "missing credentials: send X-API-KEY, or Authorization: Bearer with X-APP-ID"
                     .to_owned(),
             )),
@@ -164,6 +198,20 @@ impl FromRequestParts<AppState> for ServerKey {
                 "this route needs an X-API-KEY; scoped tokens cannot call it".to_owned(),
             )),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for AdminKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ServerKey(principal) = ServerKey::from_request_parts(parts, state).await?;
+        if principal.role != ApiKeyRole::Admin {
+            return Err(ApiError::Forbidden(
+                "this route needs an admin API key; this key has the standard role".to_owned(),
+            ));
+        }
+        Ok(AdminKey(principal))
     }
 }
 
@@ -189,9 +237,8 @@ impl Principal {
             Principal::Scoped(scoped) if scoped.claims.scope == Scope::Get => {
                 Ok(Some(scoped.recipient_id))
             }
-            Principal::Scoped(_) => Err(forbid(
-                "this route needs a GET-scope token; the token has POST scope".to_owned(),
-            )),
+            Principal::Scoped(scoped) => Err(scoped
+                .forbid("this route needs a GET-scope token; the token has POST scope".to_owned())),
         }
     }
 
@@ -218,7 +265,7 @@ impl Principal {
         };
         scoped.check_recipient(destination)?;
         if scoped.claims.scope == Scope::Post && scoped.claims.dst_id != Some(destination.id) {
-            return Err(forbid(format!(
+            return Err(scoped.forbid(format!(
                 "this POST-scope token is not bound to destination {}; use a GET-scope token",
                 destination.id
             )));
@@ -248,7 +295,7 @@ impl Principal {
         if let Some(bound) = scoped.claims.dst_id
             && bound != destination.id
         {
-            return Err(forbid(format!(
+            return Err(scoped.forbid(format!(
                 "this token is bound to destination {bound}, not {}",
                 destination.id
             )));
@@ -257,7 +304,7 @@ impl Principal {
 
         let protected = crate::destination::changed_protected_fields(stored, changes);
         if !protected.is_empty() {
-            return Err(forbid(format!(
+            return Err(scoped.forbid(format!(
                 "a scoped token cannot change {}; ask the application's server to change it with \
                  an API key",
                 protected.join(", ")
@@ -274,14 +321,14 @@ impl Principal {
         };
         scoped.check_recipient(destination)?;
         if scoped.claims.scope != Scope::Post {
-            return Err(forbid(
+            return Err(scoped.forbid(
                 "deleting a destination needs a POST-scope token bound to it; the token has GET \
                  scope"
                     .to_owned(),
             ));
         }
         if scoped.claims.dst_id != Some(destination.id) {
-            return Err(forbid(format!(
+            return Err(scoped.forbid(format!(
                 "this token is not bound to destination {}; mint it from the existing \
                  destination, id included",
                 destination.id
@@ -292,6 +339,26 @@ impl Principal {
 }
 
 impl ScopedPrincipal {
+    /// Queues a `token.denied` audit event with the reason.
+    fn record_denial(&self, reason: &str) {
+        self.audit.record(
+            self.tenant,
+            "token.denied",
+            Some(self.claims.api_key_id),
+            Some(self.recipient_id),
+            serde_json::json!({
+                "reason": reason,
+                "token_id": self.claims.jti,
+                "scope": self.claims.scope.as_str(),
+            }),
+        );
+    }
+
+    /// Records a denial and returns the 403 for it.
+    fn forbid(&self, reason: String) -> ApiError {
+        self.record_denial(&reason);
+        forbid(reason)
+    }
     /// A destination of another recipient reads as not found, so a token
     /// cannot learn which ids exist elsewhere.
     fn check_recipient(&self, destination: &Destination) -> Result<(), ApiError> {
@@ -312,7 +379,7 @@ impl ScopedPrincipal {
         destination: &Map<String, Value>,
     ) -> Result<(), ApiError> {
         if self.claims.scope != Scope::Post {
-            return Err(forbid(
+            return Err(self.forbid(
                 "this route needs a POST-scope token; the token has GET scope".to_owned(),
             ));
         }
@@ -322,7 +389,7 @@ impl ScopedPrincipal {
         if Some(fingerprint::fingerprint(master_key, &details)) != self.claims.dst {
             let body_fields = fingerprint::field_digests(master_key, &details);
             let token_fields = self.claims.dstf.clone().unwrap_or_default();
-            return Err(forbid(fingerprint::describe_difference(
+            return Err(self.forbid(fingerprint::describe_difference(
                 &token_fields,
                 &body_fields,
             )));
@@ -334,7 +401,7 @@ impl ScopedPrincipal {
     /// the token's. The SDK's default destination carries `""` for them.
     fn check_identity(&self, destination: &Map<String, Value>) -> Result<(), ApiError> {
         let mismatch = |field: &str| {
-            forbid(format!(
+            self.forbid(format!(
                 "destination.{field} does not match the recipient or destination of the token"
             ))
         };

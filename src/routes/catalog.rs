@@ -17,6 +17,7 @@ use crate::destination::Identity;
 use crate::envelope::success;
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonObject;
+use crate::openapi::{responses, schemas};
 use crate::store::{Model, Product, StoreError, Tenant};
 
 /// Longest model or product name, in characters.
@@ -152,6 +153,22 @@ fn conflict_or(error: StoreError, conflict: String) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/models",
+    operation_id = "list_models",
+    tag = "models",
+    summary = "List the environment's models",
+    responses(
+        (status = 200, description = "Every model.", body = schemas::Success<schemas::ModelList>),
+        (status = 400, description = "Unsupported X-Prequel-Api-Version header.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "The token has POST scope.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = []), ("scoped_token" = [])),
+)]
 #[tracing::instrument(skip_all)]
 async fn list_models(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.authorize_recipient_read()?;
@@ -160,6 +177,25 @@ async fn list_models(State(state): State<AppState>, principal: Principal) -> Api
     Ok(success(json!({ "models": rendered }), "models listed"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/models",
+    operation_id = "create_model",
+    tag = "models",
+    summary = "Create a model",
+    request_body = schemas::ModelCreate,
+    responses(
+        (status = 200, description = "The created model.", body = schemas::Success<schemas::ModelData>),
+        (status = 400, description = "A missing or invalid `model_name`, or another invalid field.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 409, description = "A model with this name exists.", body = schemas::ErrorEnvelope),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all)]
 async fn create_model(
     State(state): State<AppState>,
@@ -193,6 +229,27 @@ async fn create_model(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/models/{id}",
+    operation_id = "update_model",
+    tag = "models",
+    summary = "Change a model",
+    params(("id" = Uuid, Path, description = "Model id.")),
+    request_body = Option<schemas::ModelUpdate>,
+    responses(
+        (status = 200, description = "The model after the change.", body = schemas::Success<schemas::ModelData>),
+        (status = 400, description = "`id` is not a UUID, or an invalid field in the body.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such model in this environment.", body = schemas::ErrorEnvelope),
+        (status = 409, description = "Another model has the new name.", body = schemas::ErrorEnvelope),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(model_id = %id))]
 async fn update_model(
     State(state): State<AppState>,
@@ -222,6 +279,24 @@ async fn update_model(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/models/{id}",
+    operation_id = "delete_model",
+    tag = "models",
+    summary = "Delete a model",
+    params(("id" = Uuid, Path, description = "Model id.")),
+    responses(
+        (status = 200, description = "The model was deleted.", body = schemas::Success<schemas::Empty>),
+        (status = 400, description = "`id` is not a UUID.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such model in this environment.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(model_id = %id))]
 async fn delete_model(
     State(state): State<AppState>,
@@ -235,6 +310,22 @@ async fn delete_model(
     Ok(success(json!({}), "model deleted"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/products",
+    operation_id = "list_products",
+    tag = "models",
+    summary = "List the environment's products",
+    responses(
+        (status = 200, description = "Every product.", body = schemas::Success<schemas::ProductList>),
+        (status = 400, description = "Unsupported X-Prequel-Api-Version header.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "The token has POST scope.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = []), ("scoped_token" = [])),
+)]
 #[tracing::instrument(skip_all)]
 async fn list_products(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.authorize_recipient_read()?;
@@ -243,6 +334,25 @@ async fn list_products(State(state): State<AppState>, principal: Principal) -> A
     Ok(success(json!({ "products": rendered }), "products listed"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/products",
+    operation_id = "create_product",
+    tag = "models",
+    summary = "Create a product",
+    request_body = schemas::ProductCreate,
+    responses(
+        (status = 200, description = "The created product.", body = schemas::Success<schemas::ProductData>),
+        (status = 400, description = "A missing or invalid `product_name`, an invalid `models`, or a model name that does not exist.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 409, description = "A product with this name exists.", body = schemas::ErrorEnvelope),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all)]
 async fn create_product(
     State(state): State<AppState>,
@@ -270,6 +380,27 @@ async fn create_product(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/products/{id}",
+    operation_id = "update_product",
+    tag = "models",
+    summary = "Change a product",
+    params(("id" = Uuid, Path, description = "Product id.")),
+    request_body = Option<schemas::ProductUpdate>,
+    responses(
+        (status = 200, description = "The product after the change.", body = schemas::Success<schemas::ProductData>),
+        (status = 400, description = "`id` is not a UUID, an invalid field in the body, or a model name that does not exist.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such product in this environment.", body = schemas::ErrorEnvelope),
+        (status = 409, description = "Another product has the new name.", body = schemas::ErrorEnvelope),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(product_id = %id))]
 async fn update_product(
     State(state): State<AppState>,
@@ -304,6 +435,24 @@ async fn update_product(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/products/{id}",
+    operation_id = "delete_product",
+    tag = "models",
+    summary = "Delete a product",
+    params(("id" = Uuid, Path, description = "Product id.")),
+    responses(
+        (status = 200, description = "The product was deleted.", body = schemas::Success<schemas::Empty>),
+        (status = 400, description = "`id` is not a UUID.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such product in this environment.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(product_id = %id))]
 async fn delete_product(
     State(state): State<AppState>,
@@ -352,6 +501,27 @@ pub(crate) async fn queried_recipient(
 
 /// Lists the models of the recipient's products, or every model when the
 /// recipient has no products.
+#[utoipa::path(
+    get,
+    path = "/models-for-recipient",
+    operation_id = "list_models_for_recipient",
+    tag = "models",
+    summary = "List the models a recipient receives",
+    description = "The models of the recipient's products, or every model when it has no \
+                   products. A GET-scope token reads its own recipient, and an API key names \
+                   the recipient in the query.",
+    params(schemas::RecipientQuery),
+    responses(
+        (status = 200, description = "The recipient's models.", body = schemas::Success<schemas::ModelList>),
+        (status = 400, description = "With an API key: no recipient named in the query, or an invalid `recipient_id`.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "The token has POST scope.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "With an API key: the named recipient does not exist.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = []), ("scoped_token" = [])),
+)]
 #[tracing::instrument(skip_all)]
 async fn models_for_recipient(
     State(state): State<AppState>,

@@ -1,14 +1,17 @@
 //! HTTP routes, one module per resource.
 
-mod catalog;
+// The handler modules are visible to the crate so that `crate::openapi` can
+// list their `#[utoipa::path]` operations.
+pub(crate) mod catalog;
 mod connection;
-mod destinations;
-mod jwks;
-mod recipients;
-mod ssh;
-mod tokens;
-mod transfers;
-mod vendors;
+pub(crate) mod destinations;
+pub(crate) mod jwks;
+pub(crate) mod keys;
+pub(crate) mod recipients;
+pub(crate) mod ssh;
+pub(crate) mod tokens;
+pub(crate) mod transfers;
+pub(crate) mod vendors;
 
 use axum::Router;
 use uuid::Uuid;
@@ -25,11 +28,13 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(destinations::router())
         .merge(jwks::router())
+        .merge(keys::router())
         .merge(transfers::router())
         .merge(catalog::router())
         .merge(recipients::router())
         .merge(ssh::router())
         .merge(vendors::router())
+        .merge(crate::openapi::router())
 }
 
 /// Finds the recipient an identity names within `tenant`. An

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::envelope::success;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::{responses, schemas};
 use crate::sshkey;
 use crate::store::SshKeyRecord;
 
@@ -26,9 +27,25 @@ pub fn router() -> Router<AppState> {
 
 /// Context a generated key's private half is sealed under.
 pub fn seal_context(id: Uuid) -> Vec<u8> {
-    format!("ssh-key:{id}").into_bytes()
+    crate::crypto::seal_context(crate::store::SealedKind::SshKey, &id.to_string())
 }
 
+#[utoipa::path(
+    post,
+    path = "/actions/generate-ssh-key",
+    operation_id = "generate_ssh_key",
+    tag = "ssh-keys",
+    summary = "Generate an SSH key pair",
+    description = "Needs no credentials. Each client address may generate \
+                   `SCOPEGATE_SSH_KEY_RATE_LIMIT` key pairs per minute.",
+    responses(
+        (status = 200, description = "The public key in two encodings.", body = schemas::Success<schemas::SshKey>),
+        (status = 400, description = "Unsupported X-Prequel-Api-Version header.", body = schemas::ErrorEnvelope),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+)]
 #[tracing::instrument(skip_all, fields(client = %client.ip()))]
 async fn generate(
     State(state): State<AppState>,

@@ -18,6 +18,7 @@ use crate::destination::Identity;
 use crate::envelope::success;
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonObject;
+use crate::openapi::{responses, schemas};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/actions/generate-scoped-auth-token", post(generate))
@@ -98,6 +99,28 @@ fn parse_request(body: &Map<String, Value>, max_ttl: u64) -> ApiResult<MintReque
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/actions/generate-scoped-auth-token",
+    operation_id = "generate_scoped_auth_token",
+    tag = "tokens",
+    summary = "Mint a scoped token for one recipient",
+    description = "Your server mints a short-lived token for its browser code. The recipient \
+                   is created on first use of its `id_in_provider_system`. CORS then also \
+                   allows `application_origin`.",
+    request_body = schemas::MintRequest,
+    responses(
+        (status = 200, description = "The token.", body = schemas::Success<schemas::MintedToken>),
+        (status = 400, description = "Invalid body: a missing or invalid `application_origin`, `destination` not an object, invalid identity fields, no recipient named, `recipient_id` values that disagree, or an invalid `scope` or `ttl_seconds`.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "`recipient_id` names no recipient, or `destination.id` no destination of this recipient.", body = schemas::ErrorEnvelope),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(api_key_id = %key.key_id))]
 async fn generate(
     State(state): State<AppState>,
@@ -163,9 +186,23 @@ async fn generate(
         },
         dstf,
     };
-    let scoped_token = token::mint(state.key_ring.active(), &claims);
+    let scoped_token = token::mint(state.key_ring.current().active(), &claims);
 
     state.origins.vouch(key.tenant, &request.origin).await?;
+    state.audit.record(
+        key.tenant,
+        "token.minted",
+        Some(key.key_id),
+        Some(recipient.id),
+        json!({
+            "token_id": claims.jti,
+            "scope": scope.as_str(),
+            "origin": claims.origin,
+            "destination_id": claims.dst_id,
+            "expires_at": claims.exp,
+        }),
+    );
+    crate::ops::metrics::record_token_minted(scope, key.tenant.environment);
     tracing::info!(
         recipient_id = %recipient.id,
         scope = scope.as_str(),

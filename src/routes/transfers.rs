@@ -16,7 +16,8 @@ use crate::auth::{Principal, ServerKey};
 use crate::envelope::{success, success_page};
 use crate::error::{ApiError, ApiResult};
 use crate::json::JsonObject;
-use crate::pagination::{self, Cursor, MAX_PAGE_SIZE};
+use crate::openapi::{responses, schemas};
+use crate::pagination::{self, MAX_PAGE_SIZE};
 use crate::store::{Page, StoreError, Transfer, TransferFilter, TransferStatus};
 
 pub fn router() -> Router<AppState> {
@@ -79,20 +80,6 @@ fn status_names() -> String {
         .join(", ")
 }
 
-fn parse_time(field: &str, value: Option<&String>) -> ApiResult<Option<DateTime<Utc>>> {
-    value
-        .map(|text| {
-            DateTime::parse_from_rfc3339(text)
-                .map(|time| time.with_timezone(&Utc))
-                .map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "{field} must be an RFC 3339 time such as 2024-01-31T12:00:00Z"
-                    ))
-                })
-        })
-        .transpose()
-}
-
 /// Lists one page of transfers, newest first, and answers it with
 /// `has_next` and `next_url`.
 async fn answer_page(
@@ -102,34 +89,18 @@ async fn answer_page(
     query: &HashMap<String, String>,
     path: &str,
 ) -> ApiResult<Response> {
-    let page_size = pagination::page_size(query.get("page_size"))?;
-    let after = query
-        .get("cursor")
-        .map(|text| Cursor::decode(text))
-        .transpose()?
-        .map(|cursor| (cursor.sort_value, cursor.id));
-    let page = Page {
-        limit: page_size + 1,
-        after,
-        descending: true,
-    };
+    let (page_size, page) = pagination::page_request(query, true)?;
     let mut transfers = state
         .store
         .list_transfers(principal.tenant(), &filter, &page)
         .await?;
-
-    let next_url = if transfers.len() > page_size as usize {
-        transfers.truncate(page_size as usize);
-        transfers.last().map(|last| {
-            let cursor = Cursor {
-                sort_value: last.submitted_at,
-                id: last.id,
-            };
-            pagination::next_url(path, page_size, &cursor)
-        })
-    } else {
-        None
-    };
+    let next_url = pagination::finish_page(
+        &mut transfers,
+        page_size,
+        |row| (row.submitted_at, row.id),
+        path,
+        query,
+    );
     let rendered: Vec<Value> = transfers.iter().map(render).collect();
     Ok(success_page(
         json!({ "transfers": rendered }),
@@ -141,6 +112,31 @@ async fn answer_page(
 /// Lists a destination's transfers: the `count` most recent (the SDK's
 /// `useGetTransfers`), or pages of `page_size` with `cursor`
 /// (`useListTransfers`). `status` filters both.
+#[utoipa::path(
+    get,
+    path = "/destinations/{id}/transfers",
+    operation_id = "list_destination_transfers",
+    tag = "transfers",
+    summary = "List a destination's transfers",
+    description = "Newest first. With `count`, the most recent transfers in one response, as \
+                   the `useGetTransfers` hook reads them. Otherwise pages of `page_size` with \
+                   `cursor`, as `useListTransfers` reads them.",
+    params(
+        ("id" = Uuid, Path, description = "Destination id."),
+        schemas::DestinationTransfersQuery,
+        schemas::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The transfers.", body = schemas::DestinationTransfers),
+        (status = 400, description = "`id` is not a UUID, or an invalid `status`, `count`, `page_size` or `cursor`.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "A POST-scope token bound to another destination.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such destination in this environment, or it belongs to another recipient than the token's.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = []), ("scoped_token" = [])),
+)]
 #[tracing::instrument(skip_all, fields(destination_id = %id))]
 async fn list_for_destination(
     State(state): State<AppState>,
@@ -189,6 +185,25 @@ async fn list_for_destination(
 
 /// Lists transfers of the whole environment for an API key, filtered by
 /// destination, recipient, status and a `submitted_at` window.
+#[utoipa::path(
+    get,
+    path = "/transfers",
+    operation_id = "list_transfers",
+    tag = "transfers",
+    summary = "List the environment's transfers",
+    description = "Newest first, filtered by destination, recipient, status and a \
+                   `submitted_at` window.",
+    params(schemas::TransferListQuery, schemas::PageQuery),
+    responses(
+        (status = 200, description = "One page of transfers.", body = schemas::SuccessPage<schemas::TransferList>),
+        (status = 400, description = "An invalid filter, `page_size` or `cursor`.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all)]
 async fn list_all(
     State(state): State<AppState>,
@@ -209,12 +224,30 @@ async fn list_all(
         destination_id: uuid("destination_id")?,
         recipient_id: uuid("recipient_id")?,
         statuses: parse_statuses(query.get("status"))?,
-        submitted_from: parse_time("submitted_from", query.get("submitted_from"))?,
-        submitted_until: parse_time("submitted_until", query.get("submitted_until"))?,
+        submitted_from: pagination::parse_time("submitted_from", query.get("submitted_from"))?,
+        submitted_until: pagination::parse_time("submitted_until", query.get("submitted_until"))?,
     };
     answer_page(&state, &Principal::ApiKey(key), filter, &query, uri.path()).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/transfers/{id}",
+    operation_id = "get_transfer",
+    tag = "transfers",
+    summary = "Read a transfer",
+    params(("id" = Uuid, Path, description = "Transfer id.")),
+    responses(
+        (status = 200, description = "The transfer.", body = schemas::Success<schemas::TransferData>),
+        (status = 400, description = "`id` is not a UUID.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such transfer in this environment.", body = schemas::ErrorEnvelope),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(transfer_id = %id))]
 async fn show(
     State(state): State<AppState>,
@@ -248,7 +281,7 @@ fn apply_fields(transfer: &mut Transfer, body: &Map<String, Value>) -> ApiResult
         match body.get(field) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            Some(Value::String(text)) => parse_time(field, Some(text)).map(Some),
+            Some(Value::String(text)) => pagination::parse_time(field, Some(text)).map(Some),
             Some(_) => Err(ApiError::BadRequest(format!(
                 "{field} must be an RFC 3339 time"
             ))),
@@ -374,6 +407,26 @@ fn parse_status_field(body: &Map<String, Value>) -> ApiResult<Option<TransferSta
 
 /// Records a transfer for a destination, `PENDING` unless the body says
 /// otherwise.
+#[utoipa::path(
+    post,
+    path = "/destinations/{id}/transfers",
+    operation_id = "record_transfer",
+    tag = "transfers",
+    summary = "Record a transfer to a destination",
+    params(("id" = Uuid, Path, description = "Destination id.")),
+    request_body = Option<schemas::TransferInput>,
+    responses(
+        (status = 200, description = "The recorded transfer.", body = schemas::Success<schemas::TransferData>),
+        (status = 400, description = "`id` is not a UUID, or an invalid field in the body.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such destination in this environment.", body = schemas::ErrorEnvelope),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(destination_id = %id))]
 async fn record(
     State(state): State<AppState>,
@@ -421,6 +474,27 @@ async fn record(
 
 /// Updates a transfer. A status change must be a legal transition: pending
 /// to running or finished, running to finished; finished is final.
+#[utoipa::path(
+    patch,
+    path = "/transfers/{id}",
+    operation_id = "update_transfer",
+    tag = "transfers",
+    summary = "Change a transfer",
+    params(("id" = Uuid, Path, description = "Transfer id.")),
+    request_body = Option<schemas::TransferInput>,
+    responses(
+        (status = 200, description = "The transfer after the change.", body = schemas::Success<schemas::TransferData>),
+        (status = 400, description = "`id` is not a UUID, or an invalid field in the body.", body = schemas::ErrorEnvelope),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, description = "Called with a scoped token.", body = schemas::ErrorEnvelope),
+        (status = 404, description = "No such transfer in this environment.", body = schemas::ErrorEnvelope),
+        (status = 409, description = "The status change is not a legal transition, or the status changed while this update was applied.", body = schemas::ErrorEnvelope),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::Unavailable),
+    ),
+    security(("api_key" = [])),
+)]
 #[tracing::instrument(skip_all, fields(transfer_id = %id))]
 async fn update(
     State(state): State<AppState>,

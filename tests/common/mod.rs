@@ -25,4 +25,6 @@ macro_rules! on_both_backends {
 
 pub mod db;
 pub mod flow;
+pub mod process;
+pub mod prometheus;
 pub mod server;

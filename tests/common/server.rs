@@ -7,7 +7,7 @@ use scopegate::app::AppState;
 use scopegate::auth::api_key;
 use scopegate::config::Config;
 use scopegate::crypto::MasterKey;
-use scopegate::store::{Environment, Tenant};
+use scopegate::store::{ApiKeyRole, Environment, Tenant};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -20,6 +20,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub state: AppState,
     pub client: reqwest::Client,
+    /// The master key in its `SCOPEGATE_MASTER_KEY` form.
+    pub master_key_base64: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     // Dropped last, after the server has stopped using the database.
@@ -50,7 +52,7 @@ impl TestApp {
         let db = TestDb::new(backend).await;
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let config = test_config(settings, data_dir.path());
-        let (master_key, _) = MasterKey::generate().expect("master key");
+        let (master_key, master_key_base64) = MasterKey::generate().expect("master key");
         let state = AppState::new(config, db.store.clone(), master_key)
             .await
             .expect("application state");
@@ -73,6 +75,7 @@ impl TestApp {
             addr,
             state,
             client: reqwest::Client::new(),
+            master_key_base64,
             shutdown: Some(sender),
             task: Some(task),
             db,
@@ -84,8 +87,24 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Creates an API key for `org` in `environment`, as the CLI does.
+    /// Creates a standard API key for `org` in `environment`, as the CLI does.
     pub async fn api_key(&self, org: &str, environment: Environment) -> String {
+        self.api_key_with_role(org, environment, ApiKeyRole::Standard)
+            .await
+    }
+
+    /// Creates an admin API key for `org` in `environment`.
+    pub async fn admin_key(&self, org: &str, environment: Environment) -> String {
+        self.api_key_with_role(org, environment, ApiKeyRole::Admin)
+            .await
+    }
+
+    pub async fn api_key_with_role(
+        &self,
+        org: &str,
+        environment: Environment,
+        role: ApiKeyRole,
+    ) -> String {
         let organization = self
             .state
             .store
@@ -96,7 +115,7 @@ impl TestApp {
             organization_id: organization.id,
             environment,
         };
-        let (secret, _) = api_key::issue(&self.state.store, tenant, None)
+        let (secret, _) = api_key::issue(&self.state.store, tenant, None, role)
             .await
             .expect("api key");
         secret.expose().to_owned()
