@@ -89,7 +89,7 @@ impl AppState {
 pub const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
 
 impl AppState {
-    /// How long a superseded signing key keeps verifying: the longest token
+    /// Returns how long a superseded signing key keeps verifying: the longest token
     /// lifetime, the clock leeway, and two maintenance intervals for other
     /// processes to start signing with the newest key.
     pub fn signing_key_retention(&self) -> chrono::Duration {
@@ -255,7 +255,7 @@ async fn check_api_version(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Gives an enveloped JSON body to any error answer that lacks one, such as
+/// Gives an enveloped JSON body to any error response that lacks one, such as
 /// rejections produced by layers.
 async fn envelope_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;

@@ -288,7 +288,7 @@ impl Config {
         })
     }
 
-    /// The database URL in use: `DATABASE_URL`, or SQLite in the data directory.
+    /// Returns the database URL in use: `DATABASE_URL`, or SQLite in the data directory.
     pub fn resolved_database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
@@ -296,7 +296,7 @@ impl Config {
         }
     }
 
-    /// The database URL without user information, for logs.
+    /// Returns the database URL without user information, for logs.
     pub fn database_display(&self) -> String {
         let url = self.resolved_database_url();
         match (url.split_once("://"), url.rfind('@')) {

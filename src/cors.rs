@@ -1,6 +1,6 @@
 //! Browser origins allowed by CORS: configured ones, and every origin an API
 //! key named in a successful mint. Vouched origins are kept in the store so
-//! every replica answers the same preflights.
+//! every replica accepts the same preflights.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;

@@ -190,7 +190,7 @@ impl MasterKey {
     }
 }
 
-/// What a sealed value is bound to: its kind and row id, so a value cannot
+/// Builds the context a sealed value is bound to: its kind and row id, so a value cannot
 /// be moved to another row or table and still open.
 pub fn seal_context(kind: SealedKind, id: &str) -> Vec<u8> {
     let prefix = match kind {

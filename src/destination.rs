@@ -29,7 +29,7 @@ pub const SECRET_FIELDS: [&str; 11] = [
 /// Longest accepted `name` and `id_in_provider_system`, in characters.
 const MAX_NAME_LEN: usize = 256;
 
-/// How a request names the recipient and destination it is about.
+/// Identity fields naming the recipient and destination of a request.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub id_in_provider_system: Option<String>,

@@ -1,4 +1,4 @@
-//! The response envelope every answer uses:
+//! The response envelope every response uses:
 //! `{"status": "success"|"error", "data": …, "message": "…"}`.
 
 use axum::Json;
@@ -14,7 +14,7 @@ pub struct Envelope<T: Serialize> {
     pub message: String,
 }
 
-/// A successful answer with status 200.
+/// Builds a successful response with status 200.
 pub fn success<T: Serialize>(data: T, message: impl Into<String>) -> Response {
     let body = Envelope {
         status: "success",
@@ -24,8 +24,8 @@ pub fn success<T: Serialize>(data: T, message: impl Into<String>) -> Response {
     (StatusCode::OK, Json(body)).into_response()
 }
 
-/// A successful list page with `has_next` and, when there is a next page,
-/// `next_url`.
+/// Builds a successful list page with `has_next` and, when there is a next
+/// page, `next_url`.
 pub fn success_page<T: Serialize>(
     data: T,
     message: impl Into<String>,
@@ -41,7 +41,7 @@ pub fn success_page<T: Serialize>(
     (StatusCode::OK, Json(body)).into_response()
 }
 
-/// The body of an error answer.
+/// Builds the body of an error response.
 pub fn error_body(message: impl Into<String>) -> Json<Envelope<Value>> {
     Json(Envelope {
         status: "error",

@@ -1,7 +1,7 @@
 //! Strict JSON request bodies.
 //!
 //! The SDK sends JSON without a `Content-Type`, so bodies are parsed whatever
-//! the content type says. An object with a duplicated member name is
+//! the content type is. An object with a duplicated member name is
 //! rejected instead of keeping the first or the last value, so that a
 //! destination fingerprint is only ever computed over one unambiguous
 //! document.

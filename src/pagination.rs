@@ -1,5 +1,5 @@
 //! List pages: `page_size` and `cursor` query parameters, and the
-//! `has_next` / `next_url` members of a page answer.
+//! `has_next` / `next_url` members of a page response.
 //!
 //! A cursor is standard base64 of `{"id": …, "last_seen_sort_value": …}`,
 //! the form `@prequel/react` 1.1.0 decodes with `atob` and re-encodes with
@@ -95,7 +95,7 @@ pub fn encode_query_value(value: &str) -> String {
     out
 }
 
-/// The `next_url` of a page: `path` with the request's other query
+/// Builds the `next_url` of a page: `path` with the request's other query
 /// parameters (filters), the page size and the cursor of the page's last row.
 pub fn next_url(
     path: &str,
@@ -222,7 +222,9 @@ mod tests {
         query.insert("cursor".to_owned(), "old".to_owned());
         let url = next_url("/export/destinations/x/transfers", &query, 5, &cursor);
         let query = url.split_once('?').expect("query").1;
-        assert!(!query.contains('+') && !query.contains('/') && !query.contains("=="));
+        assert!(!query.contains('+'), "{query}");
+        assert!(!query.contains('/'), "{query}");
+        assert!(!query.contains("=="), "{query}");
         assert!(
             query.starts_with("status=SUCCESS%2CERROR&page_size=5&cursor="),
             "{query}"

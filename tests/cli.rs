@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_scopegate");
 
-/// A command with a clean scopegate environment over `data_dir`.
+/// Builds a command with a clean scopegate environment over `data_dir`.
 fn scopegate(data_dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
     for (name, _) in std::env::vars() {
@@ -77,7 +77,7 @@ impl Server {
 }
 
 fn terminate(child: &mut Child) {
-    // SIGTERM asks for a graceful shutdown; kill is the fallback.
+    // SIGTERM requests a graceful shutdown, and kill is the fallback.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {

@@ -1,4 +1,4 @@
-//! CORS preflights: answered for configured origins and origins a mint
+//! CORS preflights: accepted for configured origins and origins a mint
 //! vouched for, never with a wildcard, never a 401.
 
 #[macro_use]

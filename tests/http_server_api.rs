@@ -586,7 +586,7 @@ async fn recipients_crud_and_isolation(backend: Backend) {
     assert_eq!(status, 400, "{body}");
     assert!(message(&body).contains("name"));
 
-    // Another environment sees none of it.
+    // Another environment finds none of it.
     for (method, path) in [
         (Method::GET, format!("/recipients/{id}")),
         (Method::PATCH, format!("/recipients/{id}")),

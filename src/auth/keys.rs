@@ -85,7 +85,7 @@ impl std::fmt::Debug for KeyRing {
 
 impl KeyRing {
     /// Loads the stored keys, generating and storing the first one when the
-    /// store holds none. The newest key signs; every loaded key verifies.
+    /// store contains none. The newest key signs, and every loaded key verifies.
     pub async fn load_or_create(
         store: &DynStore,
         master_key: &MasterKey,
@@ -137,7 +137,7 @@ impl KeyRing {
         self.verifiers.get(kid).map(|(_, key)| key)
     }
 
-    /// The JSON Web Key Set of every key that verifies.
+    /// Builds the JSON Web Key Set of every key that verifies.
     pub fn jwks(&self) -> serde_json::Value {
         let mut kids: Vec<&String> = self.verifiers.keys().collect();
         kids.sort();

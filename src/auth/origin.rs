@@ -1,6 +1,6 @@
 //! Application origins: the browser origin a token is bound to.
 //!
-//! Two origins match when host and port are equal; schemes are compared only
+//! Two origins match when host and port are equal. Schemes are compared only
 //! when both sides carry one, because first parties mint with
 //! `http://localhost:3000` while the SDK sends `X-APP-ID: localhost:3000`.
 //! Matching is whole-value, never by prefix or suffix.
@@ -88,7 +88,7 @@ impl Origin {
         })
     }
 
-    /// The form under which a vouched origin is stored: `scheme://host`
+    /// Returns the form under which a vouched origin is stored: `scheme://host`
     /// with the port only when it is not the scheme's default, or
     /// `host[:port]` for an origin without scheme.
     pub fn canonical(&self) -> String {

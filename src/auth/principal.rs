@@ -359,7 +359,7 @@ impl ScopedPrincipal {
         self.record_denial(&reason);
         forbid(reason)
     }
-    /// A destination of another recipient reads as not found, so a token
+    /// Rejects a destination of another recipient as not found, so a token
     /// cannot learn which ids exist elsewhere.
     fn check_recipient(&self, destination: &Destination) -> Result<(), ApiError> {
         if destination.recipient_id != self.recipient_id {

@@ -2,7 +2,7 @@
 //!
 //! Tokens are EdDSA (Ed25519) JWTs whose protected header contains exactly
 //! `alg`, `typ` and `kid`. Minting signs with the key pair the key ring keeps
-//! parsed in memory; verification pins the algorithm and checks `exp`, `nbf`,
+//! parsed in memory. Verification pins the algorithm and checks `exp`, `nbf`,
 //! `iss` and `aud` with jsonwebtoken, with an explicit clock leeway.
 
 use std::collections::BTreeMap;

@@ -20,7 +20,7 @@ use crate::json::JsonObject;
 use crate::openapi::{responses, schemas};
 use crate::store::{Model, Product, StoreError, Tenant};
 
-/// Longest model or product name, in characters.
+/// Maximum length of a model or product name, in characters.
 const MAX_NAME_LEN: usize = 256;
 
 pub fn router() -> Router<AppState> {

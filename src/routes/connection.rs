@@ -1,4 +1,4 @@
-//! The answer of a connection test. A well-formed request succeeds at the
+//! The response of a connection test. A well-formed request succeeds at the
 //! top level; the verdict is in `data.status`, with an `error` object when
 //! the test failed.
 

@@ -64,7 +64,7 @@ fn parse_id(text: &str) -> ApiResult<Uuid> {
         .map_err(|_| ApiError::BadRequest(format!("destination id {text:?} is not a UUID")))
 }
 
-/// Loads a destination of the principal's tenant, or answers 404.
+/// Loads a destination of the principal's tenant, or returns a 404 error.
 pub(crate) async fn load(
     state: &AppState,
     principal: &Principal,

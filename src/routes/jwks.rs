@@ -12,7 +12,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/.well-known/jwks.json", get(jwks))
 }
 
-/// Answers the bare JWK Set (RFC 7517), not the envelope, because JWKS
+/// Returns the bare JWK Set (RFC 7517), not the envelope, because JWKS
 /// clients expect `keys` at the top level.
 #[utoipa::path(
     get,

@@ -20,7 +20,7 @@ use crate::openapi::{responses, schemas};
 use crate::pagination;
 use crate::store::{ApiKeyRecord, ApiKeyRole, AuditEvent, AuditFilter, Environment, Tenant};
 
-/// Longest grace period a rotated key may keep working: 30 days.
+/// Maximum grace period of a rotated key: 30 days.
 const MAX_GRACE_SECONDS: i64 = 30 * 24 * 3600;
 /// Grace period when a rotation names none: 24 hours.
 const DEFAULT_GRACE_SECONDS: i64 = 24 * 3600;
@@ -86,7 +86,7 @@ async fn load_key(state: &AppState, admin: &ApiKeyPrincipal, id: &str) -> ApiRes
 }
 
 /// Creates a key in the caller's organization, in the caller's environment
-/// unless `environment` names the other one. The full key is in the answer
+/// unless `environment` names the other one. The full key is in this response
 /// once and nowhere else.
 #[utoipa::path(
     post,

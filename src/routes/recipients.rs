@@ -21,7 +21,7 @@ use crate::openapi::{responses, schemas};
 use crate::pagination;
 use crate::store::{Recipient, StoreError, Tenant};
 
-/// Longest recipient name, in characters.
+/// Maximum length of a recipient name, in characters.
 const MAX_NAME_LEN: usize = 256;
 
 pub fn router() -> Router<AppState> {
@@ -294,7 +294,7 @@ async fn update(
 }
 
 /// Deletes a recipient. One with destinations is kept (409) unless the
-/// query says `cascade=true`, which deletes them and their transfers too.
+/// query sets `cascade=true`, which deletes them and their transfers too.
 #[utoipa::path(
     delete,
     path = "/recipients/{id}",

@@ -80,7 +80,7 @@ fn status_names() -> String {
         .join(", ")
 }
 
-/// Lists one page of transfers, newest first, and answers it with
+/// Lists one page of transfers, newest first, and returns it with
 /// `has_next` and `next_url`.
 async fn answer_page(
     state: &AppState,
@@ -405,8 +405,8 @@ fn parse_status_field(body: &Map<String, Value>) -> ApiResult<Option<TransferSta
     }
 }
 
-/// Records a transfer for a destination, `PENDING` unless the body says
-/// otherwise.
+/// Records a transfer for a destination, `PENDING` unless the body sets
+/// another status.
 #[utoipa::path(
     post,
     path = "/destinations/{id}/transfers",

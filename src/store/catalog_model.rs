@@ -88,7 +88,7 @@ pub struct Transfer {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Which transfers a listing returns. Every set field narrows the result.
+/// Filter of a transfer listing. Every set field narrows the result.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TransferFilter {
     pub destination_id: Option<Uuid>,

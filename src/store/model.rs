@@ -49,7 +49,7 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
 }
 
-/// What an API key may do beyond the tenant's resources.
+/// Permission level of an API key beyond the tenant's resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApiKeyRole {
@@ -167,7 +167,7 @@ impl std::fmt::Debug for SigningKeyRecord {
     }
 }
 
-/// A recorded security-relevant action. `details` never holds a key, token
+/// A recorded security-relevant action. `details` never contains a key, token
 /// or secret.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -181,7 +181,7 @@ pub struct AuditEvent {
     pub created_at: DateTime<Utc>,
 }
 
-/// Which audit events a listing returns; every set field narrows it.
+/// Filter of an audit-event listing. Every set field narrows it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditFilter {
     pub recipient_id: Option<Uuid>,
@@ -192,7 +192,7 @@ pub struct AuditFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Where a value sealed with the master key is stored.
+/// Table and column of a value sealed with the master key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SealedKind {
     /// `signing_keys.private_key_encrypted`, by `kid`.

@@ -9,7 +9,7 @@ pub const APP_ORIGIN: &str = "http://localhost:3000";
 pub const APP_ID: &str = "localhost:3000";
 pub const PASSWORD: &str = "correct-horse-battery-staple";
 
-/// A destination as `prepareDestinationWithForm` builds it, without the
+/// Builds a destination as `prepareDestinationWithForm` does, without the
 /// tenant; the first party's backend adds `id_in_provider_system`.
 pub fn prepared_destination(name: &str) -> Value {
     json!({
@@ -30,7 +30,7 @@ pub fn prepared_destination(name: &str) -> Value {
     })
 }
 
-/// The mint body a backend sends for `tenant`: the browser's destination
+/// Builds the mint body a backend sends for `tenant`: the browser's destination
 /// with the tenant forced from the session.
 pub fn mint_body(tenant: &str, destination: &Value) -> Value {
     let mut destination = destination.clone();
